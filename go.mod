@@ -1,0 +1,3 @@
+module github.com/imgmgr/imgmgr
+
+go 1.26.8
