@@ -1,0 +1,153 @@
+// Package blobtest is the conformance suite every blob.Store passes,
+// the way fstest.TestFS checks an fs.FS.
+package blobtest
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"io"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/imgmgr/imgmgr"
+	"github.com/imgmgr/imgmgr/blob"
+)
+
+// Run checks s against the blob.Store contract. s must be empty of the keys
+// under "test/" when Run starts.
+func Run(t *testing.T, s blob.Store) {
+	ctx := context.Background()
+	t.Run("PutGetStat", func(t *testing.T) {
+		data := randomBytes(t, 300_000)
+		info, err := s.Put(ctx, "test/abcdef0123", bytes.NewReader(data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.Size != int64(len(data)) {
+			t.Fatalf("Put size = %d, want %d", info.Size, len(data))
+		}
+		if got := read(t, s, "test/abcdef0123", 0, -1); !bytes.Equal(got, data) {
+			t.Fatal("Get returned different bytes")
+		}
+		st, err := s.Stat(ctx, "test/abcdef0123")
+		if err != nil || st.Size != int64(len(data)) {
+			t.Fatalf("Stat = %+v, %v", st, err)
+		}
+	})
+	t.Run("Ranges", func(t *testing.T) {
+		data := []byte("0123456789abcdefghij")
+		mustPut(t, s, "test/range", data)
+		for _, c := range []struct {
+			off, n int64
+			want   string
+		}{{0, 5, "01234"}, {10, -1, "abcdefghij"}, {18, 10, "ij"}, {20, -1, ""}} {
+			if got := read(t, s, "test/range", c.off, c.n); string(got) != c.want {
+				t.Errorf("Get(%d,%d) = %q, want %q", c.off, c.n, got, c.want)
+			}
+		}
+	})
+	t.Run("Missing", func(t *testing.T) {
+		if _, err := s.Get(ctx, "test/missing", 0, -1); imgmgr.KindOf(err) != imgmgr.KindNotFound {
+			t.Fatalf("Get missing: %v, want NotFound", err)
+		}
+		if _, err := s.Stat(ctx, "test/missing"); imgmgr.KindOf(err) != imgmgr.KindNotFound {
+			t.Fatalf("Stat missing: %v, want NotFound", err)
+		}
+		if err := s.Delete(ctx, "test/missing"); err != nil {
+			t.Fatalf("Delete missing: %v", err)
+		}
+	})
+	t.Run("Delete", func(t *testing.T) {
+		mustPut(t, s, "test/gone", []byte("x"))
+		if err := s.Delete(ctx, "test/gone"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Stat(ctx, "test/gone"); imgmgr.KindOf(err) != imgmgr.KindNotFound {
+			t.Fatalf("after Delete: %v", err)
+		}
+	})
+	t.Run("BadKeys", func(t *testing.T) {
+		for _, k := range []string{"", "../etc/passwd", "test/../../x", "/abs", "test//x", "Test/UP", "test/.hidden", "a\\b", "test/x\x00"} {
+			if _, err := s.Put(ctx, k, strings.NewReader("x")); imgmgr.KindOf(err) != imgmgr.KindInvalid {
+				t.Errorf("Put(%q) = %v, want Invalid", k, err)
+			}
+			if _, err := s.Get(ctx, k, 0, -1); imgmgr.KindOf(err) != imgmgr.KindInvalid {
+				t.Errorf("Get(%q) = %v, want Invalid", k, err)
+			}
+		}
+	})
+	t.Run("FailedPutLeavesNothing", func(t *testing.T) {
+		r := io.MultiReader(bytes.NewReader(randomBytes(t, 100_000)), errReader{})
+		if _, err := s.Put(ctx, "test/failed", r); err == nil {
+			t.Fatal("Put with failing reader succeeded")
+		}
+		if _, err := s.Stat(ctx, "test/failed"); imgmgr.KindOf(err) != imgmgr.KindNotFound {
+			t.Fatalf("failed Put left a blob: %v", err)
+		}
+		cctx, cancel := context.WithCancel(ctx)
+		cancel()
+		if _, err := s.Put(cctx, "test/cancelled", bytes.NewReader(randomBytes(t, 1000))); err == nil {
+			t.Fatal("Put with cancelled context succeeded")
+		}
+		if _, err := s.Stat(ctx, "test/cancelled"); imgmgr.KindOf(err) != imgmgr.KindNotFound {
+			t.Fatalf("cancelled Put left a blob: %v", err)
+		}
+	})
+	t.Run("ConcurrentSameKey", func(t *testing.T) {
+		data := randomBytes(t, 200_000)
+		var wg sync.WaitGroup
+		for i := 0; i < 8; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if _, err := s.Put(ctx, "test/same", bytes.NewReader(data)); err != nil {
+					t.Error(err)
+				}
+			}()
+		}
+		wg.Wait()
+		if got := read(t, s, "test/same", 0, -1); !bytes.Equal(got, data) {
+			t.Fatal("concurrent Puts of one key corrupted it")
+		}
+	})
+	t.Run("Ping", func(t *testing.T) {
+		if err := s.Ping(ctx); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+type errReader struct{}
+
+func (errReader) Read([]byte) (int, error) { return 0, errors.New("broken reader") }
+
+func randomBytes(t *testing.T, n int) []byte {
+	t.Helper()
+	b := make([]byte, n)
+	rand.Read(b)
+	return b
+}
+
+func mustPut(t *testing.T, s blob.Store, key string, data []byte) {
+	t.Helper()
+	if _, err := s.Put(context.Background(), key, bytes.NewReader(data)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func read(t *testing.T, s blob.Store, key string, off, n int64) []byte {
+	t.Helper()
+	rc, err := s.Get(context.Background(), key, off, n)
+	if err != nil {
+		t.Fatalf("Get(%s,%d,%d): %v", key, off, n, err)
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
