@@ -1,0 +1,165 @@
+// Package config is the configuration tree of the imgmgr binary: defaults,
+// a JSON file, IMGMGR_* environment variables and flags, in that order of
+// precedence, and validation that names the bad key.
+package config
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Config is the whole configuration. JSON keys are the documented keys;
+// every leaf also has an env form IMGMGR_<SECTION>_<KEY>.
+type Config struct {
+	Server   Server   `json:"server"`
+	Database Database `json:"database"`
+	Storage  Storage  `json:"storage"`
+	Redis    Redis    `json:"redis"`
+	Scan     Scan     `json:"scan"`
+	Upload   Upload   `json:"upload"`
+	Limits   Limits   `json:"limits"`
+	Auth     Auth     `json:"auth"`
+	Delivery Delivery `json:"delivery"`
+	Log      Log      `json:"log"`
+}
+
+// Server is where and how the HTTP server listens.
+type Server struct {
+	Host            string   `json:"host"`             // listen address; default "" (all interfaces)
+	Port            int      `json:"port"`             // default 8080; 0 picks a free port
+	DataDir         string   `json:"data_dir"`         // default ./data
+	PublicURL       string   `json:"public_url"`       // absolute base URL for links; default derived from requests
+	ShutdownTimeout Duration `json:"shutdown_timeout"` // drain bound on SIGTERM; default 20s
+	TrustedProxies  []string `json:"trusted_proxies"`  // CIDRs whose X-Forwarded-* headers are believed
+	CORSOrigins     []string `json:"cors_origins"`     // allowed browser origins; "*" for any
+	MaxConnections  int      `json:"max_connections"`  // open connections cap; default 1024
+}
+
+// Database selects the metadata store.
+type Database struct {
+	URL string `json:"url"` // "" = SQLite in the data dir; postgres://... = PostgreSQL
+}
+
+// Storage selects the blob store.
+type Storage struct {
+	Backend     string `json:"backend"`       // local (default) | s3
+	LocalDir    string `json:"local_dir"`     // default <data_dir>/blobs
+	S3Endpoint  string `json:"s3_endpoint"`   // host:port
+	S3Bucket    string `json:"s3_bucket"`     //
+	S3Region    string `json:"s3_region"`     //
+	S3AccessKey string `json:"s3_access_key"` //
+	S3SecretKey string `json:"s3_secret_key"` //
+	S3UseTLS    bool   `json:"s3_use_tls"`    //
+}
+
+// Redis shares events, limits and locks across replicas.
+type Redis struct {
+	URL string `json:"url"` // "" = in-process; redis://host:port/db
+}
+
+// Scan configures malware scanning.
+type Scan struct {
+	ClamdAddress string   `json:"clamd_address"` // "" = off; tcp://127.0.0.1:3310 or unix:///run/clamav/clamd.ctl
+	FailOpen     bool     `json:"fail_open"`     // store unscanned when clamd is down; default false (503)
+	Timeout      Duration `json:"timeout"`       // per scan; default 60s
+	MaxParallel  int      `json:"max_parallel"`  // concurrent scans; default 4
+}
+
+// Upload limits.
+type Upload struct {
+	MaxFileBytes      int64  `json:"max_file_bytes"`       // per file; default 200 MiB
+	MemoryThreshold   int64  `json:"memory_threshold"`     // spool in memory up to; default 512 KiB
+	MaxFilesPerUpload int    `json:"max_files_per_request"` // multipart files per request; default 100
+	TempDir           string `json:"temp_dir"`             // default <data_dir>/tmp
+	MaxConcurrent     int    `json:"max_concurrent"`       // ingests at once per node; default 2 × cores
+}
+
+// Limits on decoded images.
+type Limits struct {
+	MaxPixels       int64 `json:"max_pixels"`        // per frame; default 50 000 000
+	MaxFrames       int   `json:"max_frames"`        // default 1000
+	MaxTotalPixels  int64 `json:"max_total_pixels"`  // all frames; default 500 000 000
+	MaxResultPixels int64 `json:"max_result_pixels"` // a variant's size; default 50 000 000
+}
+
+// Auth configures tokens.
+type Auth struct {
+	JWTKey     string   `json:"jwt_key"`     // hex or base64, ≥32 bytes; "" = generated once into <data_dir>/jwt.key
+	AccessTTL  Duration `json:"access_ttl"`  // default 15m
+	RefreshTTL Duration `json:"refresh_ttl"` // default 720h
+}
+
+// Delivery configures variant URLs.
+type Delivery struct {
+	Keys                 []SigningKey      `json:"keys"`                   // hex key/salt pairs; first signs, all verify
+	SignatureSize        int               `json:"signature_size"`         // bytes of HMAC kept; default 32
+	AllowUnsignedPresets bool              `json:"allow_unsigned_presets"` // /img/_/pr:NAME/{id} for public images
+	Presets              map[string]string `json:"presets"`                // name -> options, e.g. "thumb": "rs:fill:320:320/q:75"
+	EagerPresets         []string          `json:"eager_presets"`          // rendered right after upload
+	CacheMaxBytes        int64             `json:"cache_max_bytes"`        // variant cache size cap; default 10 GiB
+	RenderConcurrency    int               `json:"render_concurrency"`     // default number of cores
+	RenderQueue          int               `json:"render_queue"`           // waiting renders before 503; default 64
+	RenderTimeout        Duration          `json:"render_timeout"`         // default 30s
+}
+
+// SigningKey is one hex-encoded key/salt pair.
+type SigningKey struct {
+	Key  string `json:"key"`
+	Salt string `json:"salt"`
+}
+
+// Log configures structured logs.
+type Log struct {
+	Level  string `json:"level"`  // debug, info (default), warn, error
+	Format string `json:"format"` // json (default), text; "" = text on a terminal, json otherwise
+}
+
+// Duration is a time.Duration written as "15m" in JSON and env.
+type Duration time.Duration
+
+// D returns the time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+// MarshalJSON writes "1m30s".
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+
+// UnmarshalJSON reads "90s" or a number of seconds.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		var secs float64
+		if err2 := json.Unmarshal(b, &secs); err2 != nil {
+			return fmt.Errorf("want a duration like \"30s\"")
+		}
+		*d = Duration(secs * float64(time.Second))
+		return nil
+	}
+	return d.Set(s)
+}
+
+// Set parses a duration string.
+func (d *Duration) Set(s string) error {
+	v, err := time.ParseDuration(strings.TrimSpace(s))
+	if err != nil {
+		return fmt.Errorf("want a duration like \"30s\": %w", err)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// Default returns the embedded defaults.
+func Default() Config {
+	return Config{
+		Server:   Server{Port: 8080, DataDir: "./data", ShutdownTimeout: Duration(20 * time.Second), MaxConnections: 1024},
+		Storage:  Storage{Backend: "local"},
+		Scan:     Scan{Timeout: Duration(60 * time.Second), MaxParallel: 4},
+		Upload:   Upload{MaxFileBytes: 200 << 20, MemoryThreshold: 512 << 10, MaxFilesPerUpload: 100},
+		Limits:   Limits{MaxPixels: 50_000_000, MaxFrames: 1000, MaxTotalPixels: 500_000_000, MaxResultPixels: 50_000_000},
+		Auth:     Auth{AccessTTL: Duration(15 * time.Minute), RefreshTTL: Duration(720 * time.Hour)},
+		Delivery: Delivery{SignatureSize: 32, CacheMaxBytes: 10 << 30, RenderQueue: 64, RenderTimeout: Duration(30 * time.Second),
+			Presets: map[string]string{"thumb": "rs:fill:320:320", "card": "rs:fit:800:800", "large": "rs:fit:1920:1920"}},
+		Log: Log{Level: "info"},
+	}
+}

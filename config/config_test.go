@@ -1,0 +1,85 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/spf13/pflag"
+)
+
+func load(t *testing.T, file string, env map[string]string, args ...string) (Config, error) {
+	t.Helper()
+	fs := pflag.NewFlagSet("t", pflag.ContinueOnError)
+	f := NewFlags(fs)
+	if file != "" {
+		p := filepath.Join(t.TempDir(), "c.json")
+		if err := os.WriteFile(p, []byte(file), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		args = append(args, "--config", p)
+	}
+	if err := fs.Parse(args); err != nil {
+		t.Fatal(err)
+	}
+	return Load(f, func(k string) string { return env[k] })
+}
+
+func TestDefaults(t *testing.T) {
+	c, err := load(t, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Server.Port != 8080 || c.Server.DataDir != "./data" || c.Storage.Backend != "local" || c.Database.URL != "" {
+		t.Fatalf("defaults: %+v", c.Server)
+	}
+}
+
+func TestPrecedence(t *testing.T) {
+	file := `{"server":{"port":9000,"data_dir":"/srv/a"},"scan":{"timeout":"5s"},"log":{"level":"warn"}}`
+	c, err := load(t, file, map[string]string{"IMGMGR_SERVER_PORT": "9100", "IMGMGR_SCAN_CLAMD_ADDRESS": "tcp://127.0.0.1:3310",
+		"IMGMGR_SERVER_TRUSTED_PROXIES": "10.0.0.0/8, 127.0.0.1", "IMGMGR_DELIVERY_KEYS": `[{"key":"aa","salt":"bb"}]`}, "--port", "9200")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Server.Port != 9200 {
+		t.Errorf("flag should win: port %d", c.Server.Port)
+	}
+	if c.Server.DataDir != "/srv/a" || c.Log.Level != "warn" || c.Scan.Timeout.D() != 5*time.Second {
+		t.Errorf("file values lost: %+v %+v", c.Server, c.Scan)
+	}
+	if c.Scan.ClamdAddress != "tcp://127.0.0.1:3310" || len(c.Server.TrustedProxies) != 2 || c.Server.TrustedProxies[1] != "127.0.0.1" {
+		t.Errorf("env values lost: %+v", c)
+	}
+	if len(c.Delivery.Keys) != 1 || c.Delivery.Keys[0].Salt != "bb" {
+		t.Errorf("env JSON list lost: %+v", c.Delivery.Keys)
+	}
+}
+
+func TestBadValuesNameTheKey(t *testing.T) {
+	for _, c := range []struct {
+		name, file string
+		env        map[string]string
+		key        string
+	}{
+		{"port range", `{"server":{"port":70000}}`, nil, "server.port"},
+		{"wrong type", `{"server":{"port":"x"}}`, nil, "server.port"},
+		{"env int", "", map[string]string{"IMGMGR_UPLOAD_MAX_FILE_BYTES": "lots"}, "upload.max_file_bytes"},
+		{"env duration", "", map[string]string{"IMGMGR_AUTH_ACCESS_TTL": "soon"}, "auth.access_ttl"},
+		{"backend", `{"storage":{"backend":"ftp"}}`, nil, "storage.backend"},
+		{"clamd", "", map[string]string{"IMGMGR_SCAN_CLAMD_ADDRESS": "127.0.0.1:3310"}, "scan.clamd_address"},
+		{"proxy", `{"server":{"trusted_proxies":["nope"]}}`, nil, "server.trusted_proxies[0]"},
+		{"log level", `{"log":{"level":"loud"}}`, nil, "log.level"},
+	} {
+		_, err := load(t, c.file, c.env)
+		var ce *Error
+		if !errors.As(err, &ce) || ce.Key != c.key {
+			t.Errorf("%s: err = %v, want key %s", c.name, err, c.key)
+		}
+	}
+	if _, err := load(t, `{"server":{"prot":1}}`, nil); err == nil {
+		t.Error("unknown key accepted")
+	}
+}

@@ -1,0 +1,231 @@
+package config
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"reflect"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/pflag"
+)
+
+// Error is a configuration error naming the key at fault.
+type Error struct {
+	Key string
+	Err error
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("config %s: %v", e.Key, e.Err) }
+
+func keyErr(key, format string, args ...any) error {
+	return &Error{Key: key, Err: fmt.Errorf(format, args...)}
+}
+
+// Flags binds the command-line flags that override the file and env.
+type Flags struct {
+	set        *pflag.FlagSet
+	ConfigPath string
+	port       int
+	host       string
+	dataDir    string
+	dbURL      string
+	redisURL   string
+	logLevel   string
+	logFormat  string
+}
+
+// NewFlags registers the configuration flags on fs.
+func NewFlags(fs *pflag.FlagSet) *Flags {
+	f := &Flags{set: fs}
+	fs.StringVar(&f.ConfigPath, "config", "", "JSON configuration file")
+	fs.IntVar(&f.port, "port", 0, "listen port (server.port)")
+	fs.StringVar(&f.host, "host", "", "listen address (server.host)")
+	fs.StringVar(&f.dataDir, "data-dir", "", "data directory (server.data_dir)")
+	fs.StringVar(&f.dbURL, "database-url", "", "metadata database URL (database.url)")
+	fs.StringVar(&f.redisURL, "redis-url", "", "Redis URL (redis.url)")
+	fs.StringVar(&f.logLevel, "log-level", "", "debug|info|warn|error (log.level)")
+	fs.StringVar(&f.logFormat, "log-format", "", "json|text (log.format)")
+	return f
+}
+
+func (f *Flags) apply(c *Config) {
+	changed := f.set.Changed
+	if changed("port") {
+		c.Server.Port = f.port
+	}
+	if changed("host") {
+		c.Server.Host = f.host
+	}
+	if changed("data-dir") {
+		c.Server.DataDir = f.dataDir
+	}
+	if changed("database-url") {
+		c.Database.URL = f.dbURL
+	}
+	if changed("redis-url") {
+		c.Redis.URL = f.redisURL
+	}
+	if changed("log-level") {
+		c.Log.Level = f.logLevel
+	}
+	if changed("log-format") {
+		c.Log.Format = f.logFormat
+	}
+}
+
+// Load builds the configuration: defaults < JSON file < env < flags, then
+// validates it. getenv is os.Getenv in production.
+func Load(f *Flags, getenv func(string) string) (Config, error) {
+	c := Default()
+	path := f.ConfigPath
+	if path == "" {
+		path = getenv("IMGMGR_CONFIG")
+	}
+	if path != "" {
+		if err := loadFile(&c, path); err != nil {
+			return c, err
+		}
+	}
+	if err := applyEnv(&c, getenv); err != nil {
+		return c, err
+	}
+	f.apply(&c)
+	return c, c.Validate()
+}
+
+func loadFile(c *Config, path string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return &Error{Key: "--config", Err: err}
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(c); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return keyErr(te.Field, "want %s, got JSON %s", te.Type, te.Value)
+		}
+		return &Error{Key: path, Err: err}
+	}
+	return nil
+}
+
+// applyEnv sets every leaf that has an IMGMGR_<SECTION>_<KEY> variable.
+// Lists are comma-separated; maps and lists of objects are JSON.
+func applyEnv(c *Config, getenv func(string) string) error {
+	root := reflect.ValueOf(c).Elem()
+	for i := 0; i < root.NumField(); i++ {
+		section := jsonName(root.Type().Field(i))
+		sv := root.Field(i)
+		for j := 0; j < sv.NumField(); j++ {
+			key := jsonName(sv.Type().Field(j))
+			name := "IMGMGR_" + strings.ToUpper(section+"_"+key)
+			raw := getenv(name)
+			if raw == "" {
+				continue
+			}
+			if err := setValue(sv.Field(j), raw); err != nil {
+				return keyErr(section+"."+key, "%s=%q: %v", name, raw, err)
+			}
+		}
+	}
+	return nil
+}
+
+func jsonName(f reflect.StructField) string {
+	name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+	return name
+}
+
+func setValue(v reflect.Value, raw string) error {
+	if p, ok := v.Addr().Interface().(interface{ Set(string) error }); ok {
+		return p.Set(raw)
+	}
+	switch v.Kind() {
+	case reflect.String:
+		v.SetString(raw)
+	case reflect.Bool:
+		b, err := strconv.ParseBool(raw)
+		if err != nil {
+			return errors.New("want true or false")
+		}
+		v.SetBool(b)
+	case reflect.Int, reflect.Int64:
+		n, err := strconv.ParseInt(raw, 10, 64)
+		if err != nil {
+			return errors.New("want an integer")
+		}
+		v.SetInt(n)
+	case reflect.Slice:
+		if v.Type().Elem().Kind() == reflect.String && !strings.HasPrefix(strings.TrimSpace(raw), "[") {
+			parts := strings.Split(raw, ",")
+			for i := range parts {
+				parts[i] = strings.TrimSpace(parts[i])
+			}
+			v.Set(reflect.ValueOf(parts))
+			return nil
+		}
+		return json.Unmarshal([]byte(raw), v.Addr().Interface())
+	case reflect.Map:
+		return json.Unmarshal([]byte(raw), v.Addr().Interface())
+	default:
+		return fmt.Errorf("unsupported type %s", v.Type())
+	}
+	return nil
+}
+
+// Validate checks every key and names the first bad one.
+func (c Config) Validate() error {
+	checks := []struct {
+		bad  bool
+		key  string
+		what string
+	}{
+		{c.Server.Port < 0 || c.Server.Port > 65535, "server.port", "must be 0..65535"},
+		{c.Server.DataDir == "", "server.data_dir", "must not be empty"},
+		{c.Server.ShutdownTimeout < 0, "server.shutdown_timeout", "must not be negative"},
+		{c.Server.MaxConnections < 0, "server.max_connections", "must not be negative"},
+		{c.Database.URL != "" && !strings.HasPrefix(c.Database.URL, "postgres://") && !strings.HasPrefix(c.Database.URL, "postgresql://") && !strings.HasPrefix(c.Database.URL, "sqlite:"), "database.url", "must be empty, sqlite:<path> or postgres://..."},
+		{c.Storage.Backend != "local" && c.Storage.Backend != "s3", "storage.backend", "must be local or s3"},
+		{c.Storage.Backend == "s3" && (c.Storage.S3Endpoint == "" || c.Storage.S3Bucket == ""), "storage.s3_endpoint", "s3 needs s3_endpoint and s3_bucket"},
+		{c.Redis.URL != "" && !strings.HasPrefix(c.Redis.URL, "redis://") && !strings.HasPrefix(c.Redis.URL, "rediss://"), "redis.url", "must be empty or redis://..."},
+		{c.Scan.ClamdAddress != "" && !strings.HasPrefix(c.Scan.ClamdAddress, "tcp://") && !strings.HasPrefix(c.Scan.ClamdAddress, "unix://"), "scan.clamd_address", "must be tcp://host:port or unix:///path"},
+		{c.Upload.MaxFileBytes <= 0, "upload.max_file_bytes", "must be positive"},
+		{c.Upload.MemoryThreshold < 0 || c.Upload.MemoryThreshold > 64<<20, "upload.memory_threshold", "must be 0..64 MiB"},
+		{c.Upload.MaxFilesPerUpload <= 0, "upload.max_files_per_request", "must be positive"},
+		{c.Limits.MaxPixels <= 0, "limits.max_pixels", "must be positive"},
+		{c.Limits.MaxFrames <= 0, "limits.max_frames", "must be positive"},
+		{c.Limits.MaxTotalPixels <= 0, "limits.max_total_pixels", "must be positive"},
+		{c.Limits.MaxResultPixels <= 0, "limits.max_result_pixels", "must be positive"},
+		{c.Auth.AccessTTL <= 0, "auth.access_ttl", "must be positive"},
+		{c.Auth.RefreshTTL <= 0, "auth.refresh_ttl", "must be positive"},
+		{c.Delivery.SignatureSize < 8 || c.Delivery.SignatureSize > 32, "delivery.signature_size", "must be 8..32 bytes"},
+		{!oneOf(c.Log.Level, "debug", "info", "warn", "error"), "log.level", "must be debug, info, warn or error"},
+		{!oneOf(c.Log.Format, "", "json", "text"), "log.format", "must be json or text"},
+	}
+	for _, ch := range checks {
+		if ch.bad {
+			return keyErr(ch.key, "%s", ch.what)
+		}
+	}
+	for i, p := range c.Server.TrustedProxies {
+		if _, _, err := net.ParseCIDR(p); err != nil && net.ParseIP(p) == nil {
+			return keyErr(fmt.Sprintf("server.trusted_proxies[%d]", i), "%q is not a CIDR or IP", p)
+		}
+	}
+	return nil
+}
+
+func oneOf(s string, opts ...string) bool {
+	for _, o := range opts {
+		if s == o {
+			return true
+		}
+	}
+	return false
+}
