@@ -1,0 +1,141 @@
+package httpapi
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/imgmgr/imgmgr"
+)
+
+// HandlerFunc is a handler that returns its error; the adapter writes it.
+type HandlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// metrics of the HTTP layer.
+type metrics struct {
+	requests *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+	received prometheus.Counter
+	inflight prometheus.Gauge
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "imgmgr_http_requests_total",
+			Help: "HTTP requests by route pattern and status."}, []string{"route", "status"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "imgmgr_http_request_seconds",
+			Help: "HTTP request latency by route pattern.", Buckets: prometheus.ExponentialBuckets(0.001, 2.5, 12)}, []string{"route"}),
+		received: prometheus.NewCounter(prometheus.CounterOpts{Name: "imgmgr_http_received_bytes_total",
+			Help: "Request body bytes received."}),
+		inflight: prometheus.NewGauge(prometheus.GaugeOpts{Name: "imgmgr_http_in_flight_requests",
+			Help: "Requests being served."}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.requests, m.latency, m.received, m.inflight)
+	}
+	return m
+}
+
+// handle registers h under pattern with the error adapter and metrics.
+func (s *Server) handle(pattern string, h HandlerFunc) {
+	s.mux.Handle(pattern, s.adapt(pattern, h))
+}
+
+func (s *Server) adapt(route string, h HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &recorder{ResponseWriter: w}
+		body := &countingBody{ReadCloser: r.Body}
+		r.Body = body
+		s.metrics.inflight.Inc()
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				err := imgmgr.Internal("panic", fmt.Errorf("%v\n%s", p, debug.Stack()))
+				if !rec.wrote {
+					WriteError(rec, r, s.log, err)
+				} else {
+					s.log.ErrorContext(r.Context(), "panic after response started", "err", err)
+				}
+			}
+			s.metrics.inflight.Dec()
+			s.metrics.received.Add(float64(body.n))
+			s.metrics.requests.WithLabelValues(route, strconv.Itoa(rec.statusCode())).Inc()
+			s.metrics.latency.WithLabelValues(route).Observe(time.Since(start).Seconds())
+		}()
+		if err := h(rec, r); err != nil {
+			if rec.wrote {
+				s.log.WarnContext(r.Context(), "error after response started", "err", err)
+				return
+			}
+			WriteError(rec, r, s.log, err)
+		}
+	})
+}
+
+// recorder remembers the status and whether the response started. It
+// passes Flush and Hijack through for streaming and WebSockets.
+type recorder struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+func (r *recorder) WriteHeader(code int) {
+	if !r.wrote {
+		r.status, r.wrote = code, true
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	if !r.wrote {
+		r.status, r.wrote = http.StatusOK, true
+	}
+	return r.ResponseWriter.Write(b)
+}
+
+func (r *recorder) statusCode() int {
+	if r.status == 0 {
+		return http.StatusOK
+	}
+	return r.status
+}
+
+func (r *recorder) Flush() {
+	if f, ok := r.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+func (r *recorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	h, ok := r.ResponseWriter.(http.Hijacker)
+	if !ok {
+		return nil, nil, errors.New("hijack not supported")
+	}
+	r.wrote, r.status = true, http.StatusSwitchingProtocols
+	return h.Hijack()
+}
+
+func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+type countingBody struct {
+	io.ReadCloser
+	n int64
+}
+
+func (c *countingBody) Read(p []byte) (int, error) {
+	n, err := c.ReadCloser.Read(p)
+	c.n += int64(n)
+	return n, err
+}

@@ -1,0 +1,185 @@
+package httpapi
+
+import (
+	"net/http"
+
+	"github.com/imgmgr/imgmgr"
+	"github.com/imgmgr/imgmgr/auth"
+)
+
+var errNoRoute = imgmgr.Errorf(imgmgr.KindNotFound, "no_route", "no such API route")
+
+func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		Username string `json:"username"`
+		Password string `json:"password"`
+	}
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	t, err := s.deps.Auth.Login(r.Context(), in.Username, in.Password)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, t)
+	return nil
+}
+
+type refreshBody struct {
+	RefreshToken string `json:"refresh_token"`
+}
+
+func (s *Server) refresh(w http.ResponseWriter, r *http.Request) error {
+	var in refreshBody
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	t, err := s.deps.Auth.Refresh(r.Context(), in.RefreshToken)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, t)
+	return nil
+}
+
+func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
+	var in refreshBody
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	if err := s.deps.Auth.Logout(r.Context(), in.RefreshToken); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) me(w http.ResponseWriter, r *http.Request) error {
+	u, err := s.deps.Meta.FindUserByID(r.Context(), principal(r).UserID)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, u)
+	return nil
+}
+
+func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) error {
+	us, err := s.deps.Meta.ListUsers(r.Context())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"users": us})
+	return nil
+}
+
+func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		Username string      `json:"username"`
+		Password string      `json:"password"`
+		Role     imgmgr.Role `json:"role"`
+	}
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	u, err := s.deps.Auth.CreateUser(r.Context(), in.Username, in.Password, in.Role)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, u)
+	return nil
+}
+
+func (s *Server) getUser(w http.ResponseWriter, r *http.Request) error {
+	u, err := s.deps.Meta.FindUserByID(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, u)
+	return nil
+}
+
+// updateUser: an admin may change anyone's role and password; a user may
+// change their own password by giving the current one.
+func (s *Server) updateUser(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		Role            *imgmgr.Role `json:"role"`
+		Password        *string      `json:"password"`
+		CurrentPassword string       `json:"current_password"`
+	}
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	p, id := principal(r), r.PathValue("id")
+	if !p.IsAdmin() && (id != p.UserID || in.Role != nil) {
+		return imgmgr.Errorf(imgmgr.KindPermission, "forbidden", "you may change only your own password")
+	}
+	u, err := s.deps.Meta.FindUserByID(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	if !p.IsAdmin() && !auth.CheckPassword(u.PasswordHash, in.CurrentPassword) {
+		return imgmgr.Errorf(imgmgr.KindPermission, "invalid_credentials", "the current password is wrong")
+	}
+	if in.Role != nil {
+		if !in.Role.Valid() {
+			return imgmgr.Errorf(imgmgr.KindInvalid, "invalid_role", "role must be admin or user")
+		}
+		if u, err = s.deps.Meta.UpdateUser(r.Context(), id, imgmgr.UserUpdate{Role: in.Role}); err != nil {
+			return err
+		}
+	}
+	if in.Password != nil {
+		if err := s.deps.Auth.SetPassword(r.Context(), id, *in.Password); err != nil {
+			return err
+		}
+		if u, err = s.deps.Meta.FindUserByID(r.Context(), id); err != nil {
+			return err
+		}
+	}
+	writeJSON(w, http.StatusOK, u)
+	return nil
+}
+
+func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("id")
+	if id == principal(r).UserID {
+		return imgmgr.Errorf(imgmgr.KindConflict, "cannot_delete_self", "you cannot delete your own account")
+	}
+	if err := s.deps.Meta.DeleteUser(r.Context(), id); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) listAPIKeys(w http.ResponseWriter, r *http.Request) error {
+	ks, err := s.deps.Meta.ListAPIKeys(r.Context(), principal(r).UserID)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"api_keys": ks})
+	return nil
+}
+
+func (s *Server) createAPIKey(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		Name string `json:"name"`
+	}
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	secret, k, err := s.deps.Auth.CreateAPIKey(r.Context(), principal(r).UserID, in.Name)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"key": secret, "api_key": k})
+	return nil
+}
+
+func (s *Server) deleteAPIKey(w http.ResponseWriter, r *http.Request) error {
+	if err := s.deps.Meta.DeleteAPIKey(r.Context(), principal(r).UserID, r.PathValue("id")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

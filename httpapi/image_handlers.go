@@ -1,0 +1,221 @@
+package httpapi
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/imgmgr/imgmgr"
+	"github.com/imgmgr/imgmgr/images"
+)
+
+// uploadImages answers a multipart upload: 201 with a result per file when
+// at least one was stored, else the first failure's status with the results.
+func (s *Server) uploadImages(w http.ResponseWriter, r *http.Request) error {
+	resp, err := s.deps.Upload.Receive(r, principal(r))
+	if resp == nil || imgmgr.KindOf(err) == imgmgr.KindInternal && err != nil {
+		return err
+	}
+	status := http.StatusCreated
+	if err != nil {
+		status = Status(err)
+		setRetryAfter(w, err)
+		s.log.DebugContext(r.Context(), "upload refused", "err", err)
+	}
+	if resp.Stopped() {
+		w.Header().Set("Connection", "close")
+	}
+	writeJSON(w, status, resp)
+	return nil
+}
+
+func (s *Server) listImages(w http.ResponseWriter, r *http.Request) error {
+	f, err := imageFilter(r.URL.Query())
+	if err != nil {
+		return err
+	}
+	page, err := s.deps.Images.List(r.Context(), principal(r), f)
+	if err != nil {
+		return err
+	}
+	if page.Images == nil {
+		page.Images = []imgmgr.Image{}
+	}
+	writeJSON(w, http.StatusOK, page)
+	return nil
+}
+
+// imageFilter reads the listing's query parameters.
+func imageFilter(q url.Values) (imgmgr.ImageFilter, error) {
+	f := imgmgr.ImageFilter{
+		OwnerID: q.Get("owner"), AlbumID: q.Get("album"), Tag: q.Get("tag"), Format: q.Get("format"),
+		Visibility: imgmgr.Visibility(q.Get("visibility")), Text: q.Get("q"), Sort: q.Get("sort"), Cursor: q.Get("cursor"),
+	}
+	var err error
+	if v := q.Get("limit"); v != "" {
+		if f.Limit, err = strconv.Atoi(v); err != nil || f.Limit < 1 || f.Limit > 200 {
+			return f, imgmgr.Errorf(imgmgr.KindInvalid, "invalid_query", "limit must be 1..200")
+		}
+	}
+	for name, dst := range map[string]*time.Time{"created_after": &f.CreatedAfter, "created_before": &f.CreatedBefore} {
+		if v := q.Get(name); v != "" {
+			if *dst, err = parseTime(v); err != nil {
+				return f, imgmgr.Errorf(imgmgr.KindInvalid, "invalid_query", "%s must be RFC 3339 or YYYY-MM-DD", name)
+			}
+		}
+	}
+	switch f.Sort {
+	case "", imgmgr.SortCreatedDesc, imgmgr.SortCreatedAsc, imgmgr.SortSizeAsc, imgmgr.SortSizeDesc, imgmgr.SortTitleAsc, imgmgr.SortTitleDesc:
+	default:
+		return f, imgmgr.Errorf(imgmgr.KindInvalid, "invalid_query", "sort must be one of -created, created, -size, size, title, -title")
+	}
+	return f, nil
+}
+
+func parseTime(v string) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339, v); err == nil {
+		return t, nil
+	}
+	return time.Parse("2006-01-02", v)
+}
+
+func (s *Server) getImage(w http.ResponseWriter, r *http.Request) error {
+	im, err := s.deps.Images.Get(r.Context(), principal(r), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, im)
+	return nil
+}
+
+func (s *Server) updateImage(w http.ResponseWriter, r *http.Request) error {
+	var upd imgmgr.ImageUpdate
+	if err := decodeJSON(r, &upd); err != nil {
+		return err
+	}
+	im, err := s.deps.Images.Update(r.Context(), principal(r), r.PathValue("id"), upd)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, im)
+	return nil
+}
+
+func (s *Server) deleteImage(w http.ResponseWriter, r *http.Request) error {
+	if err := s.deps.Images.Delete(r.Context(), principal(r), r.PathValue("id")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) batchImages(w http.ResponseWriter, r *http.Request) error {
+	var req images.BatchRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	res, err := s.deps.Images.Batch(r.Context(), principal(r), req)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"results": res})
+	return nil
+}
+
+// original serves the stored bytes with ServeContent: Content-Type from
+// the sniffed format, a strong ETag from the SHA-256, Last-Modified, 304
+// and Range.
+func (s *Server) original(w http.ResponseWriter, r *http.Request) error {
+	im, rc, err := s.deps.Images.OpenOriginal(r.Context(), principal(r), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	h := w.Header()
+	h.Set("Content-Type", im.ContentType())
+	h.Set("ETag", `"`+im.SHA256+`"`)
+	h.Set("Cache-Control", "private, max-age=3600")
+	h.Set("Content-Disposition", fmt.Sprintf("inline; filename=%q", downloadName(im)))
+	http.ServeContent(w, r, "", im.CreatedAt, rc)
+	return nil
+}
+
+func downloadName(im *imgmgr.Image) string {
+	if im.Filename != "" {
+		return url.PathEscape(im.Filename)
+	}
+	return im.ID + "." + im.Format
+}
+
+func (s *Server) listAlbums(w http.ResponseWriter, r *http.Request) error {
+	as, err := s.deps.Images.ListAlbums(r.Context(), principal(r))
+	if err != nil {
+		return err
+	}
+	if as == nil {
+		as = []imgmgr.Album{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"albums": as})
+	return nil
+}
+
+type albumBody struct {
+	Name string `json:"name"`
+}
+
+func (s *Server) createAlbum(w http.ResponseWriter, r *http.Request) error {
+	var in albumBody
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	a, err := s.deps.Images.CreateAlbum(r.Context(), principal(r), in.Name)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, a)
+	return nil
+}
+
+func (s *Server) renameAlbum(w http.ResponseWriter, r *http.Request) error {
+	var in albumBody
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	a, err := s.deps.Images.RenameAlbum(r.Context(), principal(r), r.PathValue("id"), in.Name)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, a)
+	return nil
+}
+
+func (s *Server) deleteAlbum(w http.ResponseWriter, r *http.Request) error {
+	if err := s.deps.Images.DeleteAlbum(r.Context(), principal(r), r.PathValue("id")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) listTags(w http.ResponseWriter, r *http.Request) error {
+	ts, err := s.deps.Images.ListTags(r.Context(), principal(r))
+	if err != nil {
+		return err
+	}
+	if ts == nil {
+		ts = []imgmgr.TagCount{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"tags": ts})
+	return nil
+}
+
+func (s *Server) stats(w http.ResponseWriter, r *http.Request) error {
+	st, err := s.deps.Images.Stats(r.Context(), principal(r))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, st)
+	return nil
+}

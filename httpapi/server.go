@@ -1,0 +1,138 @@
+// Package httpapi is the HTTP surface: routes on a net/http ServeMux,
+// middleware, authentication, JSON, and the one table from error kind to
+// status. Handlers are thin: decode, call one service method, encode.
+package httpapi
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/imgmgr/imgmgr/auth"
+	"github.com/imgmgr/imgmgr/images"
+	"github.com/imgmgr/imgmgr/meta"
+	"github.com/imgmgr/imgmgr/upload"
+)
+
+// Checker is something readiness asks: a store, a cache, a scanner.
+type Checker interface {
+	Ping(ctx context.Context) error
+}
+
+// Mount is a route served by another package's handler, e.g. variants or tus.
+type Mount struct {
+	Pattern string      // ServeMux pattern, e.g. "GET /img/"
+	Handler HandlerFunc // errors are written by the adapter
+	Auth    bool        // require a bearer token or API key
+}
+
+// Deps are the services behind the routes.
+type Deps struct {
+	Auth     *auth.Service
+	Images   *images.Service
+	Meta     meta.Store
+	Upload   *upload.Multipart // POST /api/v1/images
+	Ready    map[string]Checker
+	Mounts   []Mount
+	UI       http.Handler // "/" (may be nil)
+	Registry *prometheus.Registry
+	Logger   *slog.Logger
+}
+
+// Server is the HTTP handler of imgmgr.
+type Server struct {
+	deps    Deps
+	mux     *http.ServeMux
+	log     *slog.Logger
+	metrics *metrics
+	handler http.Handler
+}
+
+// New builds the routes.
+func New(d Deps) *Server {
+	if d.Logger == nil {
+		d.Logger = slog.Default()
+	}
+	s := &Server{deps: d, mux: http.NewServeMux(), log: d.Logger, metrics: newMetrics(d.Registry)}
+	s.routes()
+	s.handler = withRequestID(s.withAccessLog(withSecurityHeaders(s.mux)))
+	return s
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+func (s *Server) routes() {
+	s.handle("GET /healthz", func(w http.ResponseWriter, r *http.Request) error {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+		return nil
+	})
+	s.handle("GET /readyz", s.readyz)
+	if s.deps.Registry != nil {
+		s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.deps.Registry, promhttp.HandlerOpts{}))
+	}
+
+	s.handle("POST /api/v1/auth/login", s.login)
+	s.handle("POST /api/v1/auth/refresh", s.refresh)
+	s.handle("POST /api/v1/auth/logout", s.logout)
+	s.handle("GET /api/v1/me", s.authed(s.me))
+
+	s.handle("GET /api/v1/users", s.adminOnly(s.listUsers))
+	s.handle("POST /api/v1/users", s.adminOnly(s.createUser))
+	s.handle("GET /api/v1/users/{id}", s.adminOnly(s.getUser))
+	s.handle("PATCH /api/v1/users/{id}", s.authed(s.updateUser))
+	s.handle("DELETE /api/v1/users/{id}", s.adminOnly(s.deleteUser))
+	s.handle("GET /api/v1/apikeys", s.authed(s.listAPIKeys))
+	s.handle("POST /api/v1/apikeys", s.authed(s.createAPIKey))
+	s.handle("DELETE /api/v1/apikeys/{id}", s.authed(s.deleteAPIKey))
+
+	if s.deps.Upload != nil {
+		s.handle("POST /api/v1/images", s.authed(s.uploadImages))
+	}
+	s.handle("GET /api/v1/images", s.authed(s.listImages))
+	s.handle("POST /api/v1/images/batch", s.authed(s.batchImages))
+	s.handle("GET /api/v1/images/{id}", s.authed(s.getImage))
+	s.handle("PATCH /api/v1/images/{id}", s.authed(s.updateImage))
+	s.handle("DELETE /api/v1/images/{id}", s.authed(s.deleteImage))
+	s.handle("GET /api/v1/images/{id}/original", s.authed(s.original))
+	s.handle("GET /api/v1/albums", s.authed(s.listAlbums))
+	s.handle("POST /api/v1/albums", s.authed(s.createAlbum))
+	s.handle("PATCH /api/v1/albums/{id}", s.authed(s.renameAlbum))
+	s.handle("DELETE /api/v1/albums/{id}", s.authed(s.deleteAlbum))
+	s.handle("GET /api/v1/tags", s.authed(s.listTags))
+	s.handle("GET /api/v1/stats", s.authed(s.stats))
+
+	for _, m := range s.deps.Mounts {
+		h := m.Handler
+		if m.Auth {
+			h = s.authed(h)
+		}
+		s.handle(m.Pattern, h)
+	}
+	s.handle("/api/", func(w http.ResponseWriter, r *http.Request) error {
+		return errNoRoute
+	})
+	if s.deps.UI != nil {
+		s.mux.Handle("/", s.deps.UI)
+	}
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
+	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+	defer cancel()
+	status, code := map[string]string{}, http.StatusOK
+	for name, c := range s.deps.Ready {
+		if err := c.Ping(ctx); err != nil {
+			status[name], code = "unavailable", http.StatusServiceUnavailable
+			s.log.WarnContext(ctx, "readiness check failed", "component", name, "err", err)
+		} else {
+			status[name] = "ok"
+		}
+	}
+	writeJSON(w, code, status)
+	return nil
+}

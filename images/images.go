@@ -1,0 +1,175 @@
+// Package images is the image library service: reading, listing, editing
+// and deleting images and albums on behalf of a principal. A user sees and
+// changes only their own images; an admin sees all. Someone else's image is
+// reported as not found, so its existence is not revealed.
+package images
+
+import (
+	"context"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/imgmgr/imgmgr"
+	"github.com/imgmgr/imgmgr/blob"
+	"github.com/imgmgr/imgmgr/ingest"
+	"github.com/imgmgr/imgmgr/meta"
+)
+
+// Deps of the service. OnOriginalGone may be nil; it runs when the last
+// image using an original is deleted (e.g. to drop its variants).
+type Deps struct {
+	Meta           meta.Store
+	Blobs          blob.Store
+	Locks          *blob.Locks // shared with ingest
+	OnOriginalGone func(ctx context.Context, sha256 string) error
+	Logger         *slog.Logger
+}
+
+// Service implements the library operations. Safe for concurrent use.
+type Service struct{ Deps }
+
+// New returns a Service.
+func New(d Deps) *Service {
+	if d.Locks == nil {
+		d.Locks = &blob.Locks{}
+	}
+	if d.Logger == nil {
+		d.Logger = slog.Default()
+	}
+	return &Service{d}
+}
+
+// Get returns an image the principal owns (or any, for an admin).
+func (s *Service) Get(ctx context.Context, p imgmgr.Principal, id string) (*imgmgr.Image, error) {
+	im, err := s.Meta.FindImageByID(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if !p.Owns(im) {
+		return nil, imgmgr.ErrNotFound("image")
+	}
+	return im, nil
+}
+
+// List lists the principal's images; an admin may list anyone's (OwnerID
+// "" = everyone's).
+func (s *Service) List(ctx context.Context, p imgmgr.Principal, f imgmgr.ImageFilter) (imgmgr.ImagePage, error) {
+	if !p.IsAdmin() {
+		f.OwnerID = p.UserID
+	}
+	if f.Visibility != "" && !f.Visibility.Valid() {
+		return imgmgr.ImagePage{}, imgmgr.Errorf(imgmgr.KindInvalid, "invalid_visibility", "visibility must be private or public")
+	}
+	return s.Meta.ListImages(ctx, f)
+}
+
+// Update edits an image's descriptive fields.
+func (s *Service) Update(ctx context.Context, p imgmgr.Principal, id string, upd imgmgr.ImageUpdate) (*imgmgr.Image, error) {
+	im, err := s.Get(ctx, p, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.checkUpdate(ctx, im, &upd); err != nil {
+		return nil, err
+	}
+	return s.Meta.UpdateImage(ctx, id, upd)
+}
+
+func (s *Service) checkUpdate(ctx context.Context, im *imgmgr.Image, upd *imgmgr.ImageUpdate) error {
+	if upd.Title != nil {
+		t := strings.TrimSpace(*upd.Title)
+		if len(t) > 500 {
+			return imgmgr.Errorf(imgmgr.KindInvalid, "invalid_title", "title is longer than 500 bytes")
+		}
+		upd.Title = &t
+	}
+	if upd.Visibility != nil && !upd.Visibility.Valid() {
+		return imgmgr.Errorf(imgmgr.KindInvalid, "invalid_visibility", "visibility must be private or public")
+	}
+	if upd.AlbumID != nil && *upd.AlbumID != "" {
+		a, err := s.Meta.FindAlbum(ctx, *upd.AlbumID)
+		if err != nil || a.OwnerID != im.OwnerID {
+			return imgmgr.Errorf(imgmgr.KindInvalid, "invalid_album", "album not found")
+		}
+	}
+	var err error
+	if upd.Tags != nil {
+		var t []string
+		if t, err = ingest.NormalizeTags(*upd.Tags); err != nil {
+			return err
+		}
+		upd.Tags = &t
+	}
+	if upd.AddTags, err = ingest.NormalizeTags(upd.AddTags); err != nil {
+		return err
+	}
+	upd.RemoveTags, err = ingest.NormalizeTags(upd.RemoveTags)
+	return err
+}
+
+// Delete deletes an image; its original goes when no image uses it.
+func (s *Service) Delete(ctx context.Context, p imgmgr.Principal, id string) error {
+	im, err := s.Get(ctx, p, id)
+	if err != nil {
+		return err
+	}
+	key := blob.OriginalKey(im.SHA256)
+	unlock := s.Locks.Lock(key)
+	defer unlock()
+	_, remaining, err := s.Meta.DeleteImage(ctx, id)
+	if err != nil || remaining > 0 {
+		return err
+	}
+	// The row is gone: finish the clean-up even if the client leaves.
+	ctx = context.WithoutCancel(ctx)
+	if s.OnOriginalGone != nil {
+		if err := s.OnOriginalGone(ctx, im.SHA256); err != nil {
+			s.Logger.ErrorContext(ctx, "dropping variants", "sha256", im.SHA256, "err", err)
+		}
+	}
+	if err := s.Blobs.Delete(ctx, key); err != nil {
+		s.Logger.ErrorContext(ctx, "deleting unused original", "key", key, "err", err)
+	}
+	return nil
+}
+
+// OpenOriginal returns an image and a seekable reader of its original
+// bytes; the caller closes the reader.
+func (s *Service) OpenOriginal(ctx context.Context, p imgmgr.Principal, id string) (*imgmgr.Image, blob.ReadSeekCloser, error) {
+	im, err := s.Get(ctx, p, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	rc, _, err := blob.OpenSeeker(ctx, s.Blobs, blob.OriginalKey(im.SHA256))
+	if err != nil {
+		return nil, nil, imgmgr.Wrap("images.OpenOriginal", err)
+	}
+	return im, rc, nil
+}
+
+// Stats sums the principal's library (everyone's for an admin).
+type Stats struct {
+	Images int   `json:"images"`
+	Bytes  int64 `json:"bytes"`
+	Users  int   `json:"users,omitempty"`
+}
+
+// Stats returns counts for the principal's view of the library.
+func (s *Service) Stats(ctx context.Context, p imgmgr.Principal) (Stats, error) {
+	owner := p.UserID
+	if p.IsAdmin() {
+		owner = ""
+	}
+	n, b, err := s.Meta.ImageStats(ctx, owner)
+	if err != nil {
+		return Stats{}, err
+	}
+	st := Stats{Images: n, Bytes: b}
+	if p.IsAdmin() {
+		st.Users, err = s.Meta.CountUsers(ctx)
+	}
+	return st, err
+}
+
+func now() time.Time { return time.Now().UTC() }
