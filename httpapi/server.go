@@ -32,15 +32,16 @@ type Mount struct {
 
 // Deps are the services behind the routes.
 type Deps struct {
-	Auth     *auth.Service
-	Images   *images.Service
-	Meta     meta.Store
-	Upload   *upload.Multipart // POST /api/v1/images
-	Ready    map[string]Checker
-	Mounts   []Mount
-	UI       http.Handler // "/" (may be nil)
-	Registry *prometheus.Registry
-	Logger   *slog.Logger
+	Auth        *auth.Service
+	Images      *images.Service
+	Meta        meta.Store
+	Upload      *upload.Multipart // POST /api/v1/images
+	Ready       map[string]Checker
+	Mounts      []Mount
+	UI          http.Handler // "/" (may be nil)
+	CORSOrigins []string     // allowed browser origins; "*" = any
+	Registry    *prometheus.Registry
+	Logger      *slog.Logger
 }
 
 // Server is the HTTP handler of imgmgr.
@@ -59,7 +60,7 @@ func New(d Deps) *Server {
 	}
 	s := &Server{deps: d, mux: http.NewServeMux(), log: d.Logger, metrics: newMetrics(d.Registry)}
 	s.routes()
-	s.handler = withRequestID(s.withAccessLog(withSecurityHeaders(s.mux)))
+	s.handler = withRequestID(s.withAccessLog(withSecurityHeaders(withCORS(d.CORSOrigins, s.mux))))
 	return s
 }
 
