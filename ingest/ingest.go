@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 	"unicode"
@@ -27,6 +28,8 @@ type Config struct {
 	MaxPixels       int64  // width*height of one frame; default 50 000 000
 	MaxFrames       int    // frames of an animation; default 1000
 	MaxTotalPixels  int64  // summed over all frames; default 500 000 000
+	MaxConcurrent   int    // ingests at once on this node; default 2 × cores; past it 503
+	MaxPerUser      int    // ingests at once per user; default 4; past it 503
 	// ScanFailOpen stores files unscanned when the scanner is unreachable;
 	// the default (false) answers 503 instead.
 	ScanFailOpen bool
@@ -50,6 +53,12 @@ func (c *Config) setDefaults() {
 	}
 	if c.MaxTotalPixels == 0 {
 		c.MaxTotalPixels = 500_000_000
+	}
+	if c.MaxConcurrent == 0 {
+		c.MaxConcurrent = 2 * runtime.NumCPU()
+	}
+	if c.MaxPerUser == 0 {
+		c.MaxPerUser = 4
 	}
 }
 
@@ -103,6 +112,7 @@ type Deps struct {
 type Service struct {
 	cfg      Config
 	deps     Deps
+	gate     *gate
 	outcomes *prometheus.CounterVec
 }
 
@@ -121,7 +131,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	if deps.Logger == nil {
 		deps.Logger = slog.Default()
 	}
-	s := &Service{cfg: cfg, deps: deps}
+	s := &Service{cfg: cfg, deps: deps, gate: &gate{max: cfg.MaxConcurrent, maxUser: cfg.MaxPerUser}}
 	s.outcomes = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "imgmgr_ingest_total",
 		Help: "Files through ingest by outcome: stored, deduplicated, or the rejection code.",
@@ -140,6 +150,11 @@ func (s *Service) Config() Config { return s.cfg }
 // IngestReader spools r (memory up to a threshold, then a temp file) while
 // hashing and counting, then ingests it. Nothing is left behind on error.
 func (s *Service) IngestReader(ctx context.Context, req Request, r io.Reader) (*imgmgr.Image, error) {
+	leave, err := s.gate.enter(req.Owner.UserID)
+	if err != nil {
+		return nil, s.reject(ctx, req, err)
+	}
+	defer leave()
 	sp, err := spool(r, s.cfg.TempDir, s.cfg.MemoryThreshold, s.cfg.MaxFileBytes)
 	if err != nil {
 		return nil, s.reject(ctx, req, err)
@@ -150,6 +165,11 @@ func (s *Service) IngestReader(ctx context.Context, req Request, r io.Reader) (*
 
 // IngestFile ingests a complete staged file (tus); it does not remove f.
 func (s *Service) IngestFile(ctx context.Context, req Request, f *os.File) (*imgmgr.Image, error) {
+	leave, err := s.gate.enter(req.Owner.UserID)
+	if err != nil {
+		return nil, s.reject(ctx, req, err)
+	}
+	defer leave()
 	st, err := f.Stat()
 	if err != nil {
 		return nil, imgmgr.Internal("ingest.IngestFile", err)
