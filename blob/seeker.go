@@ -85,3 +85,10 @@ func (r *rangeReader) Close() error {
 	}
 	return nil
 }
+
+// Adopter is the optional ability of stores that can take over a complete
+// local file as a blob without copying it (localfs, same filesystem). On
+// success the file at path is gone; on error it is left in place.
+type Adopter interface {
+	Adopt(ctx context.Context, key, path string) (Info, error)
+}

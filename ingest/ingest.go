@@ -305,11 +305,7 @@ func (s *Service) store(ctx context.Context, req Request, sp *spooled, hdr imgmg
 	defer unlock()
 	fresh := false
 	if _, err := s.deps.Blobs.Stat(ctx, key); imgmgr.IsNotFound(err) {
-		r, err := sp.Reader()
-		if err != nil {
-			return nil, err
-		}
-		if _, err := s.deps.Blobs.Put(ctx, key, r); err != nil {
+		if err := s.putBlob(ctx, key, sp); err != nil {
 			return nil, imgmgr.Wrap("ingest.store", err)
 		}
 		fresh = true
@@ -333,6 +329,24 @@ func (s *Service) store(ctx context.Context, req Request, sp *spooled, hdr imgmg
 	}
 	s.outcomes.WithLabelValues(outcome).Inc()
 	return im, nil
+}
+
+// putBlob stores the spooled bytes: a spool file of our own is handed
+// over whole when the store can adopt files, else copied.
+func (s *Service) putBlob(ctx context.Context, key string, sp *spooled) error {
+	if a, ok := s.deps.Blobs.(blob.Adopter); ok && sp.file != nil && sp.owned {
+		if _, err := a.Adopt(ctx, key, sp.file.Name()); err == nil {
+			sp.owned = false // the store has it now
+			sp.file.Close()
+			return nil
+		}
+	}
+	r, err := sp.Reader()
+	if err != nil {
+		return err
+	}
+	_, err = s.deps.Blobs.Put(ctx, key, r)
+	return err
 }
 
 // collect deletes a blob no row uses; it outlives a cancelled request.

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/imgmgr/imgmgr"
 	"github.com/imgmgr/imgmgr/blob"
@@ -105,6 +106,44 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader) (blob.Info, er
 		return blob.Info{}, imgmgr.Internal(op, err)
 	}
 	return blob.Info{Key: key, Size: n, ModTime: st.ModTime()}, nil
+}
+
+// Adopt moves the complete file at path into the store under key: fsync,
+// then rename. A file on another filesystem is copied through Put instead.
+func (s *Store) Adopt(ctx context.Context, key, path string) (blob.Info, error) {
+	const op = "localfs.Adopt"
+	if err := blob.CheckKey(op, key); err != nil {
+		return blob.Info{}, err
+	}
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return blob.Info{}, imgmgr.Internal(op, err)
+	}
+	defer f.Close()
+	if err := f.Sync(); err != nil {
+		return blob.Info{}, imgmgr.Internal(op, err)
+	}
+	dst := s.path(key)
+	if err := os.MkdirAll(filepath.Dir(dst), 0o750); err != nil {
+		return blob.Info{}, imgmgr.Internal(op, err)
+	}
+	if err := os.Rename(path, dst); err != nil {
+		var le *os.LinkError
+		if errors.As(err, &le) && errors.Is(le.Err, syscall.EXDEV) {
+			info, err := s.Put(ctx, key, f)
+			if err == nil {
+				os.Remove(path)
+			}
+			return info, err
+		}
+		return blob.Info{}, imgmgr.Internal(op, err)
+	}
+	syncDir(filepath.Dir(dst))
+	st, err := f.Stat()
+	if err != nil {
+		return blob.Info{}, imgmgr.Internal(op, err)
+	}
+	return blob.Info{Key: key, Size: st.Size(), ModTime: st.ModTime()}, nil
 }
 
 // syncDir makes a rename durable; failure only weakens durability.

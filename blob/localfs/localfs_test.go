@@ -1,6 +1,7 @@
 package localfs
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"testing"
@@ -27,5 +28,30 @@ func TestShardedPath(t *testing.T) {
 	got := s.path("orig/abcdef")
 	if want := filepath.FromSlash("/r/orig/ab/cd/abcdef"); got != want {
 		t.Fatalf("path = %s, want %s", got, want)
+	}
+}
+
+func TestAdopt(t *testing.T) {
+	s, err := New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := filepath.Join(t.TempDir(), "spool")
+	if err := os.WriteFile(src, []byte("adopted bytes"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	info, err := s.Adopt(context.Background(), "orig/abcdef", src)
+	if err != nil || info.Size != 13 {
+		t.Fatalf("Adopt = %+v, %v", info, err)
+	}
+	if _, err := os.Stat(src); !os.IsNotExist(err) {
+		t.Fatal("source file still there")
+	}
+	b, _ := os.ReadFile(s.path("orig/abcdef"))
+	if string(b) != "adopted bytes" {
+		t.Fatalf("content %q", b)
+	}
+	if _, err := s.Adopt(context.Background(), "../x", src); err == nil {
+		t.Fatal("bad key adopted")
 	}
 }
