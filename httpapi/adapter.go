@@ -46,6 +46,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 
 // handle registers h under pattern with the error adapter and metrics.
 func (s *Server) handle(pattern string, h HandlerFunc) {
+	s.patterns = append(s.patterns, pattern)
 	s.mux.Handle(pattern, s.adapt(pattern, h))
 }
 

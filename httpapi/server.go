@@ -46,12 +46,16 @@ type Deps struct {
 
 // Server is the HTTP handler of imgmgr.
 type Server struct {
-	deps    Deps
-	mux     *http.ServeMux
-	log     *slog.Logger
-	metrics *metrics
-	handler http.Handler
+	deps     Deps
+	mux      *http.ServeMux
+	log      *slog.Logger
+	metrics  *metrics
+	handler  http.Handler
+	patterns []string // every registered pattern, for the OpenAPI check
 }
+
+// Routes lists the registered ServeMux patterns.
+func (s *Server) Routes() []string { return s.patterns }
 
 // New builds the routes.
 func New(d Deps) *Server {
@@ -74,9 +78,11 @@ func (s *Server) routes() {
 	})
 	s.handle("GET /readyz", s.readyz)
 	if s.deps.Registry != nil {
+		s.patterns = append(s.patterns, "GET /metrics")
 		s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.deps.Registry, promhttp.HandlerOpts{}))
 	}
 
+	s.handle("GET /api/v1/openapi.json", s.openapi)
 	s.handle("POST /api/v1/auth/login", s.login)
 	s.handle("POST /api/v1/auth/refresh", s.refresh)
 	s.handle("POST /api/v1/auth/logout", s.logout)
