@@ -1,0 +1,125 @@
+// Package sqlite is the embedded meta.Store: one SQLite file through the
+// pure-Go driver modernc.org/sqlite. The SQL lives in meta/sqldb; this
+// package opens the database and says how SQLite differs.
+//
+// The database runs in WAL mode with foreign keys on. All writes go through
+// a pool of one connection whose transactions begin IMMEDIATE, so writers
+// queue in Go rather than failing with SQLITE_BUSY; reads use a separate
+// read-only pool and never wait for writers.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"io/fs"
+	"net/url"
+	"runtime"
+	"strconv"
+	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/imgmgr/imgmgr"
+	"github.com/imgmgr/imgmgr/meta"
+	"github.com/imgmgr/imgmgr/meta/sqldb"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Store is a meta.Store on a SQLite file.
+type Store struct {
+	*sqldb.DB
+}
+
+var _ meta.Store = (*Store)(nil)
+
+// busyTimeout is how long a connection waits for a lock held by another
+// process (this process's writers already queue on the writer pool).
+const busyTimeout = 10 * time.Second
+
+// Open opens (creating if needed) the database file at path and migrates
+// its schema.
+func Open(ctx context.Context, path string) (*Store, error) {
+	const op = "sqlite.Open"
+	if path == "" {
+		return nil, imgmgr.Wrap(op, imgmgr.Errorf(imgmgr.KindInvalid, "invalid_config", "database path is empty"))
+	}
+	w, err := openPool(path, url.Values{
+		"_txlock": {"immediate"},
+		"_pragma": {"journal_mode(WAL)", "synchronous(NORMAL)"},
+	}, 1)
+	if err != nil {
+		return nil, imgmgr.Internal(op, err)
+	}
+	// The writer connection switches the file to WAL before readers open it.
+	if err := w.PingContext(ctx); err != nil {
+		w.Close()
+		return nil, imgmgr.Internal(op, err)
+	}
+	r, err := openPool(path, url.Values{"_query_only": {"1"}}, max(4, runtime.GOMAXPROCS(0)))
+	if err != nil {
+		w.Close()
+		return nil, imgmgr.Internal(op, err)
+	}
+	db, err := sqldb.New(ctx, w, r, Dialect())
+	if err != nil {
+		w.Close()
+		r.Close()
+		return nil, err
+	}
+	return &Store{DB: db}, nil
+}
+
+func openPool(path string, extra url.Values, conns int) (*sql.DB, error) {
+	q := url.Values{
+		"_pragma": {
+			"busy_timeout(" + strconv.Itoa(int(busyTimeout/time.Millisecond)) + ")",
+			"foreign_keys(1)",
+		},
+	}
+	for k, v := range extra {
+		q[k] = append(q[k], v...)
+	}
+	db, err := sql.Open("sqlite", path+"?"+q.Encode())
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(conns)
+	db.SetMaxIdleConns(conns)
+	db.SetConnMaxLifetime(0)
+	db.SetConnMaxIdleTime(0)
+	return db, nil
+}
+
+// Dialect describes SQLite to the shared SQL core.
+func Dialect() sqldb.Dialect {
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		panic(err) // the embedded directory is fixed at build time
+	}
+	return sqldb.Dialect{
+		Name:       "sqlite",
+		ILike:      "LIKE", // SQLite's LIKE ignores ASCII case
+		EncodeTime: func(t time.Time) any { return t.Format(sqldb.TimeText) },
+		Classify:   classify,
+		Migrations: sub,
+	}
+}
+
+func classify(err error) sqldb.ErrorClass {
+	var e *sqlite.Error
+	if !errors.As(err, &e) {
+		return sqldb.ErrOther
+	}
+	switch e.Code() {
+	case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+		return sqldb.ErrUnique
+	case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+		return sqldb.ErrForeignKey
+	}
+	return sqldb.ErrOther
+}
