@@ -35,6 +35,9 @@ type Users interface {
 	ListUsers(ctx context.Context) ([]imgmgr.User, error) // by username
 	UpdateUser(ctx context.Context, id string, upd imgmgr.UserUpdate) (*imgmgr.User, error)
 	DeleteUser(ctx context.Context, id string) error // NotFound when missing; also deletes its keys and tokens
+	// (and its albums). A user who still owns images is not deleted: that is a
+	// Conflict with code "user_has_images" (delete the images first, so that
+	// their blobs, variants and CDN copies are cleaned up too).
 	CountUsers(ctx context.Context) (int, error)
 }
 
