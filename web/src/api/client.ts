@@ -132,7 +132,12 @@ export class ApiClient {
 
   // --- images ---
 
-  async listImages(filter: ImageFilter, cursor = '', limit = 60, signal?: AbortSignal): Promise<ImagePage> {
+  async listImages(
+    filter: ImageFilter,
+    cursor = '',
+    limit = 60,
+    signal?: AbortSignal,
+  ): Promise<{ images: Image[]; next_cursor: string }> {
     const page = await this.request<ImagePage>('GET', '/images', {
       query: { ...filter, cursor, limit },
       ...(signal ? { signal } : {}),

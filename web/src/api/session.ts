@@ -203,5 +203,5 @@ export class SessionManager implements TokenSource {
 /** browserLock uses the Web Locks API when present so tabs take turns refreshing. */
 export const browserLock: Lock = (name, fn) => {
   const locks = (globalThis.navigator as Navigator | undefined)?.locks
-  return locks ? locks.request(name, fn) : fn()
+  return locks ? (locks.request(name, fn) as Promise<Awaited<ReturnType<typeof fn>>>) : fn()
 }
