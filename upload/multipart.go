@@ -165,9 +165,9 @@ func (m *Multipart) field(part *multipart.Part, name string, req *ingest.Request
 func (m *Multipart) file(ctx context.Context, req ingest.Request, part *multipart.Part, size int64) Result {
 	defer part.Close()
 	req.Filename = part.FileName()
-	var body io.Reader = part
+	var body io.Reader = partReader{part}
 	if m.events != nil && req.UploadID != "" {
-		body = &progressReader{r: part, ctx: ctx, events: m.events, every: m.cfg.ProgressEvery,
+		body = &progressReader{r: body, ctx: ctx, events: m.events, every: m.cfg.ProgressEvery,
 			ev: imgmgr.Event{Type: imgmgr.EventUploadProgress, UserID: req.Owner.UserID, UploadID: req.UploadID,
 				Filename: req.Filename, Stage: "receiving", Length: size}}
 	}
@@ -197,7 +197,9 @@ func (resp *Response) finish() error {
 		}
 	}
 	if len(resp.Results) == 0 {
-		return imgmgr.Errorf(imgmgr.KindInvalid, "no_file", "the request has no file part named \"file\"")
+		err := imgmgr.Errorf(imgmgr.KindInvalid, "no_file", "the request has no file part named \"file\"")
+		resp.Error = clientError(err)
+		return err
 	}
 	resp.Error = resp.Results[0].Error
 	return resp.Results[0].err
@@ -224,6 +226,17 @@ func parseSize(v string) int64 {
 		n = n*10 + int64(c-'0')
 	}
 	return n
+}
+
+// partReader reports a broken multipart stream as the client's fault.
+type partReader struct{ p *multipart.Part }
+
+func (r partReader) Read(b []byte) (int, error) {
+	n, err := r.p.Read(b)
+	if err != nil && !errors.Is(err, io.EOF) {
+		err = brokenStream(err)
+	}
+	return n, err
 }
 
 // progressReader publishes throttled progress events as bytes arrive.
