@@ -138,7 +138,7 @@ func TestUsersCannotTouchOthersImages(t *testing.T) {
 func TestAPIKeys(t *testing.T) {
 	ts := startServer(t)
 	var created struct {
-		Key    string `json:"key"`
+		Key    string              `json:"key"`
 		APIKey struct{ ID string } `json:"api_key"`
 	}
 	ts.doJSON("POST", "/api/v1/apikeys", ts.token, map[string]string{"name": "ci"}, 201, &created)

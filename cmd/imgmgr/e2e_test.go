@@ -203,7 +203,9 @@ func readFile(t *testing.T, path string) []byte {
 func errorCode(t *testing.T, resp *http.Response) string {
 	t.Helper()
 	defer resp.Body.Close()
-	var e struct{ Error struct{ Code, Message string } }
+	var e struct {
+		Error struct{ Code, Message string }
+	}
 	b, _ := io.ReadAll(resp.Body)
 	if err := json.Unmarshal(b, &e); err != nil || e.Error.Code == "" {
 		t.Fatalf("error body is not {\"error\":{...}}: %s", b)
@@ -213,6 +215,5 @@ func errorCode(t *testing.T, resp *http.Response) string {
 	}
 	return e.Error.Code
 }
-
 
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
