@@ -179,3 +179,31 @@ func TestTenFilesOneBad(t *testing.T) {
 		t.Fatalf("state %+v, want 9 rows, 5 blobs, no temp files", st)
 	}
 }
+
+// TestPostgresBackend runs the upload → list → original → delete path with
+// PostgreSQL as the metadata store.
+func TestPostgresBackend(t *testing.T) {
+	pg := testenv.PostgresSchemaURL(t)
+	ts := startServer(t, func(c *config.Config) { c.Database.URL = pg })
+	data := testenv.ReadImage(t, "alpha/blackbug.png")
+	status, out := ts.upload(ts.token, map[string]string{"tags": "bug"}, filePart{"bug.png", data})
+	if status != 201 || out.Results[0].Image.Width != 2048 {
+		t.Fatalf("upload: %d %+v", status, out)
+	}
+	id := out.Results[0].Image.ID
+	var l listResp
+	ts.doJSON("GET", "/api/v1/images?tag=bug", ts.token, nil, 200, &l)
+	if len(l.Images) != 1 || l.Images[0].ID != id {
+		t.Fatalf("list: %+v", l)
+	}
+	resp := ts.do("GET", "/api/v1/images/"+id+"/original", ts.token, nil, nil)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !bytes.Equal(body, data) {
+		t.Fatal("original differs")
+	}
+	ts.doJSON("DELETE", "/api/v1/images/"+id, ts.token, nil, 204, nil)
+	if st := ts.state(); st != (state{}) {
+		t.Fatalf("after delete: %+v", st)
+	}
+}

@@ -2,14 +2,8 @@ package postgres_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"net/url"
 	"sync"
 	"testing"
-
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/imgmgr/imgmgr/internal/testenv"
 	"github.com/imgmgr/imgmgr/meta"
@@ -17,39 +11,8 @@ import (
 	"github.com/imgmgr/imgmgr/meta/postgres"
 )
 
-// schemaURL creates a schema of its own for the test (dropped when it
-// ends) and returns the server's URL with that schema as search_path.
-func schemaURL(t *testing.T) string {
-	t.Helper()
-	base := testenv.PostgresURL(t)
-	b := make([]byte, 8)
-	rand.Read(b)
-	schema := "t_" + hex.EncodeToString(b)
-	cfg, err := pgx.ParseConfig(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	admin := stdlib.OpenDB(*cfg)
-	ctx := context.Background()
-	if _, err := admin.ExecContext(ctx, `CREATE SCHEMA `+schema); err != nil {
-		admin.Close()
-		t.Fatalf("create schema: %v", err)
-	}
-	t.Cleanup(func() {
-		if _, err := admin.ExecContext(ctx, `DROP SCHEMA `+schema+` CASCADE`); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-		admin.Close()
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
+// schemaURL gives each test a schema of its own.
+func schemaURL(t *testing.T) string { return testenv.PostgresSchemaURL(t) }
 
 func open(t *testing.T) meta.Store {
 	t.Helper()
