@@ -17,7 +17,10 @@ import (
 	"flag"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
+	"sort"
+	"strings"
 	"time"
 )
 
@@ -99,14 +102,17 @@ func do(ctx context.Context, s signer, method, url string) (int, error) {
 	return resp.StatusCode, nil
 }
 
-// sign adds SigV4 headers for a request with an empty body and no query.
+// sign adds SigV4 headers for a request with an empty body. The query, if
+// any, must be made of unreserved characters (as in "?lifecycle" or
+// "?max-keys=2&prefix=J"); that is all this tool needs.
 func (s signer) sign(req *http.Request, t time.Time) {
 	amzDate := t.Format("20060102T150405Z")
 	day := t.Format("20060102")
 	req.Header.Set("X-Amz-Date", amzDate)
 	req.Header.Set("X-Amz-Content-Sha256", emptySHA256)
-	signed := "host;x-amz-content-sha256;x-amz-date"
-	canonical := req.Method + "\n" + req.URL.EscapedPath() + "\n\n" +
+	const signed = "host;x-amz-content-sha256;x-amz-date"
+	canonical := req.Method + "\n" + req.URL.EscapedPath() + "\n" +
+		canonicalQuery(req.URL.Query()) + "\n" +
 		"host:" + req.URL.Host + "\n" +
 		"x-amz-content-sha256:" + emptySHA256 + "\n" +
 		"x-amz-date:" + amzDate + "\n\n" +
@@ -120,6 +126,26 @@ func (s signer) sign(req *http.Request, t time.Time) {
 	sig := hex.EncodeToString(hmacSHA256(key, toSign))
 	req.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential="+s.accessKey+"/"+scope+
 		", SignedHeaders="+signed+", Signature="+sig)
+}
+
+// canonicalQuery sorts the parameters by name; a bare "lifecycle" becomes
+// "lifecycle=".
+func canonicalQuery(q url.Values) string {
+	names := make([]string, 0, len(q))
+	for name := range q {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	var b strings.Builder
+	for _, name := range names {
+		for _, v := range q[name] {
+			if b.Len() > 0 {
+				b.WriteByte('&')
+			}
+			b.WriteString(url.QueryEscape(name) + "=" + url.QueryEscape(v))
+		}
+	}
+	return b.String()
 }
 
 func hexSHA256(s string) string {
