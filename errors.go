@@ -6,6 +6,7 @@ package imgmgr
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -148,4 +149,18 @@ func IsNotFound(err error) bool { return err != nil && KindOf(err) == KindNotFou
 // ErrNotFound builds a not-found error naming what was missing.
 func ErrNotFound(what string) *Error {
 	return Errorf(KindNotFound, "not_found", "%s not found", what)
+}
+
+// PublicError returns what a client may see of err: its code and message, or
+// "internal" / "internal error" for anything internal.
+func PublicError(err error) (code, message string) {
+	var e *Error
+	if !errors.As(err, &e) || e.Kind == KindInternal {
+		return "internal", "internal error"
+	}
+	code, message = CodeOf(err), e.Message
+	if message == "" {
+		message = strings.ReplaceAll(e.Kind.String(), "_", " ")
+	}
+	return code, message
 }

@@ -49,15 +49,8 @@ type ErrorDetail struct {
 // Detail returns the client-safe code and message of err: an internal
 // error says only "internal error".
 func Detail(err error) ErrorDetail {
-	var e *imgmgr.Error
-	if !errors.As(err, &e) || e.Kind == imgmgr.KindInternal {
-		return ErrorDetail{Code: "internal", Message: "internal error"}
-	}
-	msg := e.Message
-	if msg == "" {
-		msg = strings.ReplaceAll(e.Kind.String(), "_", " ")
-	}
-	return ErrorDetail{Code: imgmgr.CodeOf(err), Message: msg}
+	code, msg := imgmgr.PublicError(err)
+	return ErrorDetail{Code: code, Message: msg}
 }
 
 // WriteError writes err as JSON with its status (and Retry-After when it

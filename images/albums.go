@@ -2,13 +2,10 @@ package images
 
 import (
 	"context"
-	"errors"
 	"strings"
 
 	"github.com/imgmgr/imgmgr"
 )
-
-func asError(err error, e **imgmgr.Error) bool { return errors.As(err, e) }
 
 // CreateAlbum makes an album for the principal.
 func (s *Service) CreateAlbum(ctx context.Context, p imgmgr.Principal, name string) (*imgmgr.Album, error) {

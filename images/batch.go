@@ -93,15 +93,8 @@ func batchUpdate(req BatchRequest) (imgmgr.ImageUpdate, error) {
 	return upd, nil
 }
 
-// ClientError is the client-safe body of err: internal errors say only
-// "internal error".
+// ClientError is the client-safe body of err.
 func ClientError(err error) *ErrorBody {
-	if imgmgr.KindOf(err) == imgmgr.KindInternal {
-		return &ErrorBody{Code: "internal", Message: "internal error"}
-	}
-	var e *imgmgr.Error
-	if ok := asError(err, &e); ok {
-		return &ErrorBody{Code: imgmgr.CodeOf(err), Message: e.Message}
-	}
-	return &ErrorBody{Code: "internal", Message: "internal error"}
+	code, msg := imgmgr.PublicError(err)
+	return &ErrorBody{Code: code, Message: msg}
 }

@@ -390,14 +390,9 @@ func (s *Service) resolveAlbum(ctx context.Context, req Request) (string, error)
 }
 
 func (s *Service) reject(ctx context.Context, req Request, err error) error {
-	s.outcomes.WithLabelValues(imgmgr.CodeOf(err)).Inc()
-	msg := "internal error"
-	if imgmgr.KindOf(err) != imgmgr.KindInternal {
-		var e *imgmgr.Error
-		errors.As(err, &e)
-		msg = e.Message
-	}
-	s.publish(ctx, req, imgmgr.Event{Type: imgmgr.EventUploadFailed, Stage: "rejected", Code: imgmgr.CodeOf(err), Message: msg})
+	code, msg := imgmgr.PublicError(err)
+	s.outcomes.WithLabelValues(code).Inc()
+	s.publish(ctx, req, imgmgr.Event{Type: imgmgr.EventUploadFailed, Stage: "rejected", Code: code, Message: msg})
 	return err
 }
 

@@ -210,11 +210,8 @@ func brokenStream(err error) error {
 }
 
 func clientError(err error) *ErrorBody {
-	var e *imgmgr.Error
-	if !errors.As(err, &e) || e.Kind == imgmgr.KindInternal {
-		return &ErrorBody{Code: "internal", Message: "internal error"}
-	}
-	return &ErrorBody{Code: imgmgr.CodeOf(err), Message: e.Message}
+	code, msg := imgmgr.PublicError(err)
+	return &ErrorBody{Code: code, Message: msg}
 }
 
 func parseSize(v string) int64 {
