@@ -102,7 +102,7 @@ pg_start_private() {
 	fi
 	note "starting private PostgreSQL on 127.0.0.1:$pg_port"
 	pg_run "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-		-o "-c listen_addresses=127.0.0.1 -p $pg_port -k $dir -c fsync=off -c full_page_writes=off" start >/dev/null ||
+		-o "-c listen_addresses=127.0.0.1 -p $pg_port -k $dir -c fsync=off -c full_page_writes=off" start >/dev/null 9>&- ||
 		{ tail -n 20 "$dir/server.log" >&2; die "PostgreSQL did not start"; }
 }
 
@@ -186,7 +186,7 @@ redis_up() {
 		note "starting redis-server on 127.0.0.1:$redis_port"
 		mkdir -p "$state/redis"
 		redis-server --daemonize yes --bind 127.0.0.1 --port "$redis_port" --save '' --appendonly no \
-			--dir "$state/redis" --pidfile "$state/redis.pid" --logfile "$state/redis.log" >/dev/null
+			--dir "$state/redis" --pidfile "$state/redis.pid" --logfile "$state/redis.log" >/dev/null 9>&-
 		wait_for 15 Redis redis_ping
 	fi
 	[ "$(redis_cmd "$redis_port" 'SET imgmgr:services-check ok EX 10')" = +OK ] ||
@@ -280,7 +280,7 @@ clamd_up() {
 		note "starting clamd on 127.0.0.1:$clamd_port (db: $dir/db)"
 		# Foreground clamd in its own session, detached from our output so
 		# that CI's log pipe closes when make ends.
-		setsid "$clamd" --config-file="$dir/clamd.conf" </dev/null >"$dir/clamd.out" 2>&1 &
+		setsid "$clamd" --config-file="$dir/clamd.conf" </dev/null >"$dir/clamd.out" 2>&1 9>&- &
 		echo $! >"$dir/clamd.pid"
 		local tries=150
 		until clamd_ping; do
@@ -336,7 +336,7 @@ minio_up() {
 		MINIO_ROOT_USER=$s3_user MINIO_ROOT_PASSWORD=$s3_secret MINIO_BROWSER=off \
 			MINIO_UPDATE=off MINIO_CI_CD=1 \
 			setsid "$bin" server "$dir/data" --address "$endpoint" --quiet --anonymous \
-			</dev/null >"$dir/minio.log" 2>&1 &
+			</dev/null >"$dir/minio.log" 2>&1 9>&- &
 		echo $! >"$state/minio.pid"
 		wait_for 60 MinIO listening 127.0.0.1 "$s3_port"
 	fi
@@ -353,11 +353,27 @@ minio_up() {
 
 # ------------------------------------------------------------------- actions
 
+# lock serialises runs from several checkouts at once (they share the
+# ports and $state): the second waits, then finds everything answering.
+# Every daemon started under the lock gets 9>&-, or it would hold the lock
+# for as long as it runs.
+lock() {
+	mkdir -p "$state"
+	exec 9>"$state/services.lock"
+	if ! flock -n 9; then
+		note "another services.sh is running; waiting for it"
+		# A run takes seconds once packages are in; never hang CI on a
+		# stale holder: after two minutes go on without the lock.
+		flock -w 120 9 || note "warning: $state/services.lock still held after 120s; going on"
+	fi
+}
+
 start_all() {
 	local start
 	start=$(now_ms)
 	mkdir -p "$state" "$(dirname "$env_file")"
 	chmod 755 "$state"
+	lock
 	env_tmp=$(mktemp "$env_file.XXXXXX")
 	trap 'rm -f "$env_tmp"' EXIT
 	echo "# Written by scripts/services.sh; sourced by make test." >"$env_tmp"
@@ -375,6 +391,7 @@ start_all() {
 
 stop_all() {
 	section "stopping services started by scripts/services.sh"
+	lock
 	stop_pid "$state/clamd/clamd.pid" clamd
 	stop_pid "$state/redis.pid" redis-server
 	stop_pid "$state/minio.pid" minio
