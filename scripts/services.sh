@@ -312,7 +312,7 @@ minio_binary() {
 		mkdir -p "$bin_cache"
 		local tmp
 		tmp=$(mktemp -d)
-		GOBIN=$tmp GOFLAGS=-mod=mod go install "github.com/minio/minio@$minio_version" >&2
+		GOBIN=$tmp go install "github.com/minio/minio@$minio_version" >&2
 		mv "$tmp/minio" "$bin"
 		rmdir "$tmp"
 	fi
@@ -402,11 +402,15 @@ stop_all() {
 
 status_all() {
 	section "services"
-	local s
-	for s in "PostgreSQL $pg_port" "Redis $redis_port" "clamd $clamd_port" "MinIO $s3_port"; do
-		set -- $s
-		if listening 127.0.0.1 "$2"; then note "$1: listening on 127.0.0.1:$2"; else note "$1: down"; fi
-	done
+	local name port
+	while read -r name port; do
+		if listening 127.0.0.1 "$port"; then note "$name: listening on 127.0.0.1:$port"; else note "$name: down"; fi
+	done <<EOF
+PostgreSQL $pg_port
+Redis $redis_port
+clamd $clamd_port
+MinIO $s3_port
+EOF
 }
 
 case ${1:-start} in
