@@ -68,13 +68,16 @@ fmt:
 		out=$$(find . \( -name .git -o -name node_modules -o -name .cache \) -prune -o -name "*.go" -print0 | xargs -0 -r gofmt -l); \
 		if [ -n "$$out" ]; then echo "these files need gofmt -w:"; echo "$$out"; exit 1; fi'
 
+# In a package with an "e2e" script and a non-empty e2e/ folder, the browser
+# suite runs too (npm run e2e), with IMGMGR_BIN naming the built server.
 test-npm:
 	@if [ -z "$(NPM_DIRS)" ]; then printf '\n==> npm tests: skipped (no web/ or e2e/*/ package.json yet)\n'; fi
 	@$(LOAD_TEST_ENV) export IMGMGR_BIN="$$PWD/$(BIN)"; \
 	for d in $(NPM_DIRS); do \
 		$(STEP) "$$d: npm ci" scripts/npm-ci.sh "$$d"; \
 		$(STEP) "$$d: npm test" bash -c "cd $$d && npm test"; \
-		if node -e 'process.exit(require("./'$$d'/package.json").scripts?.e2e ? 0 : 1)'; then \
+		if [ -n "$$(ls -A $$d/e2e 2>/dev/null)" ] && \
+			node -e 'process.exit(require("./'$$d'/package.json").scripts?.e2e ? 0 : 1)'; then \
 			$(STEP) "$$d: npm run e2e (browser, against ./$(BIN))" bash -c "cd $$d && npm run e2e"; \
 		fi; \
 	done
