@@ -24,9 +24,15 @@ NPM_DIRS := $(patsubst %/package.json,%,$(wildcard web/package.json e2e/*/packag
 ## build: the web UI (when web/ exists), then the imgmgr binary (when cmd/imgmgr exists)
 build: web go
 
+# The UI is rebuilt only when a file under web/ is newer than the last build.
 web:
 	@if [ -f web/package.json ]; then \
-		$(STEP) "web: npm ci + npm run build" bash -c 'scripts/npm-ci.sh web && cd web && npm run build'; \
+		if [ -f web/dist/index.html ] && [ -d web/node_modules ] && [ -z "$$(find web \( -path web/node_modules -o -path web/dist \) -prune \
+			-o -type f -newer web/dist/index.html -print -quit)" ]; then \
+			printf '\n==> web: up to date (web/dist is newer than every file under web/)\n'; \
+		else \
+			$(STEP) "web: npm ci + npm run build" bash -c 'scripts/npm-ci.sh web && cd web && npm run build'; \
+		fi; \
 	else \
 		printf '\n==> web: skipped (no web/package.json yet)\n'; \
 	fi
