@@ -130,3 +130,10 @@ type TagCount struct {
 	Tag   string `json:"tag"`
 	Count int    `json:"count"`
 }
+
+// DayCount is how many images (and bytes) were uploaded on one UTC day.
+type DayCount struct {
+	Day   string `json:"day"` // YYYY-MM-DD
+	Count int    `json:"count"`
+	Bytes int64  `json:"bytes"`
+}

@@ -75,6 +75,9 @@ type Images interface {
 	ListTags(ctx context.Context, ownerID string) ([]imgmgr.TagCount, error) // ownerID "" = all
 	// ImageStats sums images and bytes (ownerID "" = all).
 	ImageStats(ctx context.Context, ownerID string) (count int, bytes int64, err error)
+	// UploadsByDay counts images created since the given time per UTC day,
+	// oldest first; days without uploads are absent (ownerID "" = all).
+	UploadsByDay(ctx context.Context, ownerID string, since time.Time) ([]imgmgr.DayCount, error)
 }
 
 // Albums stores albums.

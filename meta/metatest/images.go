@@ -216,3 +216,21 @@ func testTagsAndStats(t *testing.T, s meta.Store) {
 		equal(t, "ImageStats("+tc.owner+")", []int64{int64(count), bytes}, []int64{int64(tc.count), tc.bytes})
 	}
 }
+
+func testUploadsByDay(t *testing.T, s meta.Store) {
+	u := mkUser(t, s, "umar")
+	v := mkUser(t, s, "vera")
+	day := func(d int, h int) time.Time { return time.Date(2026, 3, d, h, 30, 0, 0, time.UTC) }
+	mkImage(t, s, u.ID, func(im *imgmgr.Image) { im.CreatedAt = day(1, 23); im.Size = 10 })
+	mkImage(t, s, u.ID, func(im *imgmgr.Image) { im.CreatedAt = day(3, 0); im.Size = 20 })
+	mkImage(t, s, u.ID, func(im *imgmgr.Image) { im.CreatedAt = day(3, 22); im.Size = 30 })
+	mkImage(t, s, v.ID, func(im *imgmgr.Image) { im.CreatedAt = day(3, 12); im.Size = 40 })
+	mkImage(t, s, v.ID, func(im *imgmgr.Image) { im.CreatedAt = day(2, 12).AddDate(0, -1, 0) })
+
+	got, err := s.UploadsByDay(ctx, u.ID, day(1, 0))
+	must(t, "UploadsByDay", err)
+	equal(t, "UploadsByDay(u)", got, []imgmgr.DayCount{{Day: "2026-03-01", Count: 1, Bytes: 10}, {Day: "2026-03-03", Count: 2, Bytes: 50}})
+	got, err = s.UploadsByDay(ctx, "", day(2, 0))
+	must(t, "UploadsByDay", err)
+	equal(t, "UploadsByDay(all)", got, []imgmgr.DayCount{{Day: "2026-03-03", Count: 3, Bytes: 90}})
+}

@@ -40,6 +40,7 @@ func Run(t *testing.T, open func(t *testing.T) meta.Store) {
 		{"ImageUpdate", testImageUpdate},
 		{"ImageDelete", testImageDelete},
 		{"TagsAndStats", testTagsAndStats},
+		{"UploadsByDay", testUploadsByDay},
 		{"ListFilters", testListFilters},
 		{"ListSorts", testListSorts},
 		{"ListPaginationStable", testListPaginationStable},

@@ -70,6 +70,7 @@ func Dialect() sqldb.Dialect {
 		ILike:      "ILIKE",
 		LockSkip:   "FOR UPDATE SKIP LOCKED",
 		EncodeTime: func(t time.Time) any { return t },
+		Day:        "to_char(%s AT TIME ZONE 'UTC', 'YYYY-MM-DD')",
 		Classify:   classify,
 		Migrations: sub,
 		// One migrator per schema at a time.

@@ -3,8 +3,10 @@ package sqldb
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/imgmgr/imgmgr"
 )
@@ -306,4 +308,29 @@ func (db *DB) ImageStats(ctx context.Context, ownerID string) (int, int64, error
 	)
 	err := db.queryRow(ctx, db.r, q, args...).Scan(&n, &bytes)
 	return n, bytes, db.fail("meta.ImageStats", err)
+}
+
+// UploadsByDay implements meta.Images.
+func (db *DB) UploadsByDay(ctx context.Context, ownerID string, since time.Time) ([]imgmgr.DayCount, error) {
+	day := fmt.Sprintf(db.d.Day, "created_at")
+	q := `SELECT ` + day + `, COUNT(*), CAST(COALESCE(SUM(size), 0) AS BIGINT) FROM images WHERE created_at >= ?`
+	args := []any{db.d.EncodeTime(since.UTC().Truncate(time.Microsecond))}
+	if ownerID != "" {
+		q += ` AND owner_id = ?`
+		args = append(args, ownerID)
+	}
+	rows, err := db.query(ctx, db.r, q+` GROUP BY `+day+` ORDER BY 1`, args...)
+	if err != nil {
+		return nil, db.fail("meta.UploadsByDay", err)
+	}
+	defer rows.Close()
+	out := []imgmgr.DayCount{}
+	for rows.Next() {
+		var d imgmgr.DayCount
+		if err := rows.Scan(&d.Day, &d.Count, &d.Bytes); err != nil {
+			return nil, db.fail("meta.UploadsByDay", err)
+		}
+		out = append(out, d)
+	}
+	return out, db.fail("meta.UploadsByDay", rows.Err())
 }

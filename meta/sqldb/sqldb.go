@@ -49,6 +49,9 @@ type Dialect struct {
 	// EncodeTime turns a UTC, microsecond-truncated time into a value the
 	// driver stores so that stored values sort chronologically.
 	EncodeTime func(time.Time) any
+	// Day is an SQL expression of the UTC day ("YYYY-MM-DD") of the time
+	// column it is given, e.g. "substr(%s, 1, 10)".
+	Day string
 	// Classify recognises constraint violations in driver errors.
 	Classify func(error) ErrorClass
 	// Migrations holds the files NNNN_name.sql (at its root), applied in

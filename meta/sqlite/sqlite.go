@@ -105,6 +105,7 @@ func Dialect() sqldb.Dialect {
 		Name:       "sqlite",
 		ILike:      "LIKE", // SQLite's LIKE ignores ASCII case
 		EncodeTime: func(t time.Time) any { return t.Format(sqldb.TimeText) },
+		Day:        "substr(%s, 1, 10)",
 		Classify:   classify,
 		Migrations: sub,
 	}
