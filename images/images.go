@@ -14,6 +14,7 @@ import (
 	"github.com/imgmgr/imgmgr/blob"
 	"github.com/imgmgr/imgmgr/ingest"
 	"github.com/imgmgr/imgmgr/meta"
+	"github.com/imgmgr/imgmgr/stats"
 )
 
 // Deps of the service. OnOriginalGone may be nil; it runs when the last
@@ -23,6 +24,7 @@ type Deps struct {
 	Blobs          blob.Store
 	Locks          *blob.Locks // shared with ingest
 	OnOriginalGone func(ctx context.Context, sha256 string) error
+	Views          stats.Views // may be nil: no ranking of viewed images
 	Logger         *slog.Logger
 }
 
@@ -148,28 +150,57 @@ func (s *Service) OpenOriginal(ctx context.Context, p imgmgr.Principal, id strin
 	return im, rc, nil
 }
 
-// Stats sums the principal's library (everyone's for an admin).
+// Stats is the principal's view of the library (everyone's for an admin).
 type Stats struct {
-	Images int   `json:"images"`
-	Bytes  int64 `json:"bytes"`
-	Users  int   `json:"users,omitempty"`
+	Images       int               `json:"images"`
+	Bytes        int64             `json:"bytes"`
+	Users        int               `json:"users,omitempty"`
+	UploadsByDay []imgmgr.DayCount `json:"uploads_by_day"` // last 30 days
+	TopImages    []TopImage        `json:"top_images"`     // most viewed over 7 days
 }
 
-// Stats returns counts for the principal's view of the library.
-func (s *Service) Stats(ctx context.Context, p imgmgr.Principal) (Stats, error) {
+// TopImage is a much-viewed image.
+type TopImage struct {
+	ID     string `json:"id"`
+	Title  string `json:"title"`
+	Format string `json:"format"`
+	Views  int64  `json:"views"`
+}
+
+// Stats returns counts, uploads per day and the most viewed images the
+// principal may see.
+func (s *Service) Stats(ctx context.Context, p imgmgr.Principal) (*Stats, error) {
 	owner := p.UserID
 	if p.IsAdmin() {
 		owner = ""
 	}
-	n, b, err := s.Meta.ImageStats(ctx, owner)
-	if err != nil {
-		return Stats{}, err
+	st := &Stats{TopImages: []TopImage{}}
+	var err error
+	if st.Images, st.Bytes, err = s.Meta.ImageStats(ctx, owner); err != nil {
+		return nil, err
 	}
-	st := Stats{Images: n, Bytes: b}
 	if p.IsAdmin() {
-		st.Users, err = s.Meta.CountUsers(ctx)
+		if st.Users, err = s.Meta.CountUsers(ctx); err != nil {
+			return nil, err
+		}
 	}
-	return st, err
+	if st.UploadsByDay, err = s.Meta.UploadsByDay(ctx, owner, now().AddDate(0, 0, -29).Truncate(24*time.Hour)); err != nil {
+		return nil, err
+	}
+	if s.Views == nil {
+		return st, nil
+	}
+	top, err := s.Views.Top(ctx, stats.KeepDays, 50)
+	if err != nil {
+		s.Logger.WarnContext(ctx, "reading view counts", "err", err) // stats without the ranking
+		return st, nil
+	}
+	for _, v := range top {
+		if im, err := s.Get(ctx, p, v.ID); err == nil && len(st.TopImages) < 10 {
+			st.TopImages = append(st.TopImages, TopImage{ID: im.ID, Title: im.Title, Format: im.Format, Views: v.Views})
+		}
+	}
+	return st, nil
 }
 
 func now() time.Time { return time.Now().UTC() }

@@ -119,3 +119,29 @@ func TestListingFiltersPagesAndBatch(t *testing.T) {
 	ts.doJSON("PATCH", "/api/v1/images/"+ids[0], ts.token, map[string]any{"bogus": 1}, 400, nil)
 	ts.doJSON("GET", "/api/v1/images/0190d5e0-0000-7000-8000-000000000000", ts.token, nil, 404, nil)
 }
+
+func TestStats(t *testing.T) {
+	ts := startServer(t)
+	bob := ts.newUser("bob")
+	ts.upload(ts.token, nil, filePart{"a.jpg", testenv.ReadImage(t, "photo/concert.jpg")})
+	ts.upload(bob, nil, filePart{"b.png", testenv.ReadImage(t, "icc/p3.png")})
+	type statsResp struct {
+		Images       int
+		Bytes        int64
+		Users        int
+		UploadsByDay []struct {
+			Day   string
+			Count int
+		} `json:"uploads_by_day"`
+		TopImages []struct{ ID string } `json:"top_images"`
+	}
+	var all, mine statsResp
+	ts.doJSON("GET", "/api/v1/stats", ts.token, nil, 200, &all)
+	ts.doJSON("GET", "/api/v1/stats", bob, nil, 200, &mine)
+	if all.Images != 2 || all.Users != 2 || len(all.UploadsByDay) != 1 || all.UploadsByDay[0].Count != 2 {
+		t.Fatalf("admin stats: %+v", all)
+	}
+	if mine.Images != 1 || mine.Users != 0 || mine.Bytes != 610 || mine.UploadsByDay[0].Count != 1 {
+		t.Fatalf("bob's stats: %+v", mine)
+	}
+}
