@@ -238,7 +238,7 @@ func (b *body) Read(p []byte) (int, error) {
 		return 0, errInterrupted
 	}
 	b.rc.SetReadDeadline(time.Now().Add(b.idle)) // unsupported by some writers: then no idle timeout
-	if b.stopped.Load() {                          // interrupted between the check and the deadline
+	if b.stopped.Load() {                        // interrupted between the check and the deadline
 		return 0, errInterrupted
 	}
 	n, err := b.r.Read(p)
