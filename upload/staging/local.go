@@ -283,6 +283,8 @@ func (w *localWriter) Write(p []byte) (int, error) {
 
 func (w *localWriter) Offset() int64 { return w.offset }
 
+func (w *localWriter) Committed() int64 { return w.committed }
+
 func (w *localWriter) Commit(offset int64) error {
 	if offset < w.committed || offset > w.offset {
 		return imgmgr.Internal("staging.Commit", fmt.Errorf("commit %d outside [%d, %d]", offset, w.committed, w.offset))

@@ -93,6 +93,8 @@ type Writer interface {
 	io.Writer
 	// Offset is the offset after the bytes written so far.
 	Offset() int64
+	// Committed is the offset of the last commit.
+	Committed() int64
 	// Commit makes the bytes up to offset durable and acknowledges them: a
 	// later Get reports offset. offset must lie between the last commit and
 	// Offset(). Writing may go on after a commit.

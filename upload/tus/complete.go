@@ -19,7 +19,7 @@ import (
 // upload done. A rejected file leaves nothing behind. On success the record
 // is kept as completed (HEAD gives the image id) and the bytes are freed.
 func (h *Handler) complete(ctx context.Context, u staging.Upload, p imgmgr.Principal, wr staging.Writer) (*imgmgr.Image, error) {
-	if wr != nil && u.Length > 0 {
+	if wr != nil && u.Length-1 > wr.Committed() {
 		if err := wr.Commit(u.Length - 1); err != nil {
 			return nil, err
 		}

@@ -119,7 +119,7 @@ func (h *Handler) write(w http.ResponseWriter, r *http.Request, u staging.Upload
 		return u, err
 	}
 	defer wr.Close()
-	if u.Length >= 0 && wr.Offset() == u.Length {
+	if u.Length >= 0 && wr.Offset() == u.Length && u.Concat != staging.ConcatPartial {
 		im, err := h.complete(r.Context(), u, p, wr)
 		if err != nil {
 			return u, err
@@ -201,10 +201,17 @@ func (h *Handler) copyBody(r *http.Request, u staging.Upload, wr staging.Writer,
 			if hw != nil {
 				hw.Write(buf[:n])
 			} else if wr.Offset()-lastCommit >= h.cfg.CheckpointBytes {
-				if err := wr.Commit(wr.Offset()); err != nil {
-					return err
+				// Never checkpoint the last byte: completion acknowledges it.
+				to := wr.Offset()
+				if u.Length >= 0 {
+					to = min(to, u.Length-1)
 				}
-				lastCommit = wr.Offset()
+				if to > lastCommit {
+					if err := wr.Commit(to); err != nil {
+						return err
+					}
+					lastCommit = to
+				}
 			}
 			h.progress(r.Context(), u, wr.Offset())
 		}

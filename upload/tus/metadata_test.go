@@ -1,0 +1,71 @@
+package tus_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/imgmgr/imgmgr"
+	"github.com/imgmgr/imgmgr/upload/tus"
+)
+
+func TestParseMetadata(t *testing.T) {
+	tests := []struct {
+		header string
+		want   tus.Metadata
+		code   string
+	}{
+		{header: ""},
+		{header: "filename " + b64("a.jpg"), want: tus.Metadata{Filename: "a.jpg"}},
+		{header: "name " + b64("n.jpg") + ",type " + b64("image/jpeg"), want: tus.Metadata{Filename: "n.jpg"}},
+		{header: "filename " + b64("f.jpg") + ",name " + b64("n.jpg"), want: tus.Metadata{Filename: "f.jpg"}},
+		{header: "title " + b64("Été") + ", album " + b64("Trips"), want: tus.Metadata{Title: "Été", Album: "Trips"}},
+		{header: "tags " + b64("Sea, sun,sea"), want: tus.Metadata{Tags: []string{"sea", "sun"}}},
+		{header: "visibility " + b64("public"), want: tus.Metadata{Visibility: imgmgr.Public}},
+		{header: "is_confidential", want: tus.Metadata{}},
+		{header: "filetype " + b64("image/png"), want: tus.Metadata{Filetype: "image/png"}},
+		{header: "filename", want: tus.Metadata{}},
+		{header: "filename YS5qcGc", code: "invalid_metadata"},         // unpadded
+		{header: "filename YS5qcGc=x", code: "invalid_metadata"},       // trailing garbage
+		{header: "filename  YS5qcGc=", code: "invalid_metadata"},       // two spaces
+		{header: "filename YS5q cGc=", code: "invalid_metadata"},       // space inside
+		{header: ",filename YS5qcGc=", code: "invalid_metadata"},       // empty key
+		{header: "a YQ==,a YQ==", code: "invalid_metadata"},            // repeated key
+		{header: "fïlename YQ==", code: "invalid_metadata"},            // non-ASCII key
+		{header: "title " + b64("a\x00b"), code: "invalid_metadata"},   // control character
+		{header: "title " + b64("\xff\xfe"), code: "invalid_metadata"}, // not UTF-8
+		{header: "visibility " + b64("everyone"), code: "invalid_metadata"},
+		{header: "title " + b64(strings.Repeat("x", 1025)), code: "invalid_metadata"},
+		{header: "k " + strings.Repeat("QUFB", 1500), code: "invalid_metadata"}, // header too long
+		{header: "tags " + b64(strings.Repeat("t", 65)), code: "invalid_tag"},
+	}
+	for _, tt := range tests {
+		got, err := tus.ParseMetadata(tt.header, 4096)
+		if tt.code != "" {
+			if imgmgr.CodeOf(err) != tt.code || imgmgr.KindOf(err) != imgmgr.KindInvalid {
+				t.Errorf("ParseMetadata(%.40q) error %v, want code %s", tt.header, err, tt.code)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("ParseMetadata(%.40q): %v", tt.header, err)
+			continue
+		}
+		if got.Filename != tt.want.Filename || got.Title != tt.want.Title || got.Album != tt.want.Album ||
+			got.Visibility != tt.want.Visibility || got.Filetype != tt.want.Filetype ||
+			strings.Join(got.Tags, ",") != strings.Join(tt.want.Tags, ",") {
+			t.Errorf("ParseMetadata(%.40q) = %+v, want %+v", tt.header, got, tt.want)
+		}
+	}
+}
+
+// Regression: a PATCH whose body ends exactly on a checkpoint at the end of
+// the upload failed, because the checkpoint had committed the last byte.
+func TestCheckpointAtUploadEnd(t *testing.T) {
+	e := newEnv(t, tus.Config{CheckpointBytes: 4096})
+	data := payload(8192)
+	u := e.create(8192)
+	resp := e.patch(u, 0, data)
+	wantStatus(t, resp, http.StatusNoContent)
+	wantHeader(t, resp, "Upload-Image-Id", "img1")
+}
