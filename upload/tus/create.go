@@ -62,6 +62,9 @@ func (h *Handler) Create(w http.ResponseWriter, r *http.Request) error {
 		defer lease.release()
 		u, err = h.write(w, r, u, p, br, lease)
 		if err != nil {
+			if _, gerr := h.store.Get(r.Context(), u.ID); imgmgr.IsNotFound(gerr) {
+				w.Header().Del("Location") // rejected: nothing is left to point at
+			}
 			return err
 		}
 	}
