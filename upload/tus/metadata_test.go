@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/imgmgr/imgmgr"
 	"github.com/imgmgr/imgmgr/upload/tus"
@@ -68,4 +69,45 @@ func TestCheckpointAtUploadEnd(t *testing.T) {
 	resp := e.patch(u, 0, data)
 	wantStatus(t, resp, http.StatusNoContent)
 	wantHeader(t, resp, "Upload-Image-Id", "img1")
+}
+
+func TestConfigValidate(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  tus.Config
+		ok   bool
+	}{
+		{"defaults", tus.Config{}, true},
+		{"base path without slash", tus.Config{BasePath: "/files"}, false},
+		{"relative public URL", tus.Config{PublicURL: "img.example.org"}, false},
+		{"negative max size", tus.Config{MaxSize: -1}, false},
+		{"expiry under a minute", tus.Config{Expiry: time.Second}, false},
+		{"huge buffer", tus.Config{BufferBytes: 64 << 20}, false},
+		{"negative limit", tus.Config{MaxConcurrentPerUser: -1}, false},
+	}
+	for _, tt := range tests {
+		if err := tt.cfg.Validate(); (err == nil) != tt.ok {
+			t.Errorf("%s: Validate() = %v", tt.name, err)
+		}
+	}
+}
+
+// Past a user's bound on requests carrying bytes at once: 503 + Retry-After.
+func TestConcurrentUploadsPerUser(t *testing.T) {
+	e := newEnv(t, tus.Config{MaxConcurrentPerUser: 1, LockStaleAfter: time.Minute})
+	a, b := e.create(1000), e.create(1000)
+	pw, first := e.slowPatch(a, 0, 1000)
+	pw.Write(payload(10))
+	waitFor(t, func() bool { return e.stagedSize(a) >= 10 })
+	resp := e.patch(b, 0, payload(10))
+	wantStatus(t, resp, http.StatusServiceUnavailable)
+	if resp.Header.Get("Retry-After") == "" {
+		t.Fatal("503 without Retry-After")
+	}
+	bobs := e.create(10, "X-Test-User", "bob") // another user has his own bound
+	wantStatus(t, e.patch(bobs, 0, payload(10), "X-Test-User", "bob"), http.StatusNoContent)
+	pw.Write(payload(990))
+	pw.Close()
+	<-first
+	wantStatus(t, e.patch(b, 0, payload(10)), http.StatusNoContent)
 }
