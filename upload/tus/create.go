@@ -120,7 +120,11 @@ func (h *Handler) createFinal(w http.ResponseWriter, r *http.Request, p imgmgr.P
 	if err := h.store.Create(ctx, u); err != nil {
 		return err
 	}
-	lease := h.locks.tryAcquire(u.ID) // new id: always free
+	lease := h.locks.tryAcquire(ctx, u.ID) // a new id: free unless the shared locker fails
+	if lease == nil {
+		h.store.Delete(ctx, u.ID)
+		return errLocked()
+	}
 	defer lease.release()
 	if err := h.store.Concat(ctx, u.ID, ids); err != nil {
 		h.store.Delete(ctx, u.ID)

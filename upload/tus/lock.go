@@ -16,8 +16,16 @@ import (
 // so a client that reconnects is not shut out until a timeout.
 type locks struct {
 	staleAfter time.Duration
+	shared     Locker // may be nil
 	mu         sync.Mutex
 	held       map[string]*lease
+}
+
+// Locker excludes writers of one upload across processes, for replicas that
+// share a staging store. TryLock fails with KindLocked while another process
+// holds id; a lock is released by unlock, or lapses when its holder dies.
+type Locker interface {
+	TryLock(ctx context.Context, id string) (unlock func(), err error)
 }
 
 // lease is one holder of an upload's lock.
@@ -26,6 +34,7 @@ type lease struct {
 	l         *locks
 	last      atomic.Int64 // unix nanoseconds of the last progress
 	interrupt func()       // stops the holder's body reads; may be nil
+	unshare   func()       // releases the shared lock; may be nil
 	done      chan struct{}
 }
 
@@ -34,6 +43,9 @@ func (s *lease) touch() { s.last.Store(time.Now().UnixNano()) }
 
 // release frees the lock.
 func (s *lease) release() {
+	if s.unshare != nil {
+		s.unshare()
+	}
 	s.l.mu.Lock()
 	if s.l.held[s.id] == s {
 		delete(s.l.held, s.id)
@@ -61,6 +73,9 @@ func (l *locks) acquire(ctx context.Context, id string, interrupt func()) (*leas
 			}
 			l.held[id] = s
 			l.mu.Unlock()
+			if err := l.share(ctx, s); err != nil {
+				return nil, err
+			}
 			return s, nil
 		}
 		l.mu.Unlock()
@@ -79,11 +94,27 @@ func (l *locks) acquire(ctx context.Context, id string, interrupt func()) (*leas
 	return nil, errLocked()
 }
 
-// tryAcquire takes the lock of id only when it is free (the sweep).
-func (l *locks) tryAcquire(id string) *lease {
+// share takes the shared lock for a lease just taken here; on failure the
+// lease is released and nil is returned with the error.
+func (l *locks) share(ctx context.Context, s *lease) error {
+	if l.shared == nil {
+		return nil
+	}
+	unlock, err := l.shared.TryLock(ctx, s.id)
+	if err != nil {
+		s.release()
+		return err
+	}
+	s.unshare = unlock
+	return nil
+}
+
+// tryAcquire takes the lock of id only when it is free (the sweep, and a
+// new final upload).
+func (l *locks) tryAcquire(ctx context.Context, id string) *lease {
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	if l.held[id] != nil {
+		l.mu.Unlock()
 		return nil
 	}
 	s := &lease{id: id, l: l, done: make(chan struct{})}
@@ -91,6 +122,10 @@ func (l *locks) tryAcquire(id string) *lease {
 		l.held = map[string]*lease{}
 	}
 	l.held[id] = s
+	l.mu.Unlock()
+	if l.share(ctx, s) != nil {
+		return nil
+	}
 	return s
 }
 

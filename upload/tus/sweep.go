@@ -25,7 +25,7 @@ func (h *Handler) Sweep(ctx context.Context) (expired, removed int, err error) {
 		return 0, 0, err
 	}
 	for _, u := range due {
-		lease := h.locks.tryAcquire(u.ID)
+		lease := h.locks.tryAcquire(ctx, u.ID)
 		if lease == nil {
 			continue
 		}

@@ -48,6 +48,7 @@ type Deps struct {
 	Store  staging.Store
 	Ingest Ingester
 	Events Publisher
+	Locker Locker // across replicas sharing Store; nil: this process only
 	Logger *slog.Logger
 	Now    func() time.Time // default time.Now; tests move time
 }
@@ -85,7 +86,7 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Handler, error) {
 		deps.Now = time.Now
 	}
 	h := &Handler{cfg: cfg, store: deps.Store, ingest: deps.Ingest, events: deps.Events, log: deps.Logger,
-		now: deps.Now, locks: &locks{staleAfter: cfg.LockStaleAfter}, progressAt: map[string]time.Time{}}
+		now: deps.Now, locks: &locks{staleAfter: cfg.LockStaleAfter, shared: deps.Locker}, progressAt: map[string]time.Time{}}
 	h.bufs.New = func() any { b := make([]byte, cfg.BufferBytes); return &b }
 	err := h.store.List(ctx, func(u staging.Upload) error {
 		if u.State == staging.StateActive && u.Concat != staging.ConcatFinal {
