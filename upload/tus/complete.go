@@ -36,6 +36,7 @@ func (h *Handler) complete(ctx context.Context, u staging.Upload, p imgmgr.Princ
 			return nil, err // Close of wr drops the last byte
 		}
 		h.discard(ctx, u, retryable(err))
+		h.metrics.count("rejected")
 		return nil, err
 	}
 	_, err = h.store.Update(ctx, u.ID, func(x *staging.Upload) error {
@@ -49,6 +50,7 @@ func (h *Handler) complete(ctx context.Context, u staging.Upload, p imgmgr.Princ
 		h.log.WarnContext(ctx, "freeing a completed upload", "upload", u.ID, "err", err)
 	}
 	h.forget(u)
+	h.metrics.count("completed")
 	for _, part := range u.Parts {
 		h.deletePart(ctx, part)
 	}

@@ -89,6 +89,7 @@ func (h *Handler) newUpload(r *http.Request, p imgmgr.Principal, length int64, r
 		h.unfinished.add(p.UserID, -1, 0)
 		return u, err
 	}
+	h.metrics.count("created")
 	md, _ := ParseMetadata(rawMeta, h.cfg.MaxMetadataBytes)
 	h.publish(r.Context(), u, imgmgr.Event{Type: imgmgr.EventUploadCreated, Stage: "receiving",
 		Filename: md.Filename, Length: length})

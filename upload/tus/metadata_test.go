@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/imgmgr/imgmgr"
 	"github.com/imgmgr/imgmgr/upload/tus"
 )
@@ -110,4 +112,40 @@ func TestConcurrentUploadsPerUser(t *testing.T) {
 	pw.Close()
 	<-first
 	wantStatus(t, e.patch(b, 0, payload(10)), http.StatusNoContent)
+}
+
+func TestMetrics(t *testing.T) {
+	e := newEnv(t, tus.Config{})
+	reg := prometheus.NewRegistry()
+	h, err := tus.New(t.Context(), tus.Config{}, tus.Deps{Store: e.store, Ingest: e.ingest, Metrics: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.h = h
+	u := e.create(100)
+	e.patch(u, 0, payload(100))
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			key := mf.GetName()
+			for _, l := range m.GetLabel() {
+				key += "/" + l.GetValue()
+			}
+			got[key] = m.GetCounter().GetValue()
+		}
+	}
+	want := map[string]float64{"imgmgr_tus_received_bytes_total": 100,
+		"imgmgr_tus_uploads_total/created": 1, "imgmgr_tus_uploads_total/completed": 1}
+	if len(got) != len(want) {
+		t.Fatalf("metrics %v, want %v", got, want)
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Fatalf("metrics %v, want %v", got, want)
+		}
+	}
 }

@@ -198,6 +198,7 @@ func (h *Handler) copyBody(r *http.Request, u staging.Upload, wr staging.Writer,
 			if _, err := wr.Write(buf[:n]); err != nil {
 				return err
 			}
+			h.metrics.received.Add(float64(n))
 			if hw != nil {
 				hw.Write(buf[:n])
 			} else if wr.Offset()-lastCommit >= h.cfg.CheckpointBytes {

@@ -60,6 +60,7 @@ func (h *Handler) expire(ctx context.Context, u staging.Upload) error {
 		return err
 	}
 	h.forget(u)
+	h.metrics.count("expired")
 	h.publish(ctx, u, imgmgr.Event{Type: imgmgr.EventUploadFailed, Stage: "rejected", Code: "upload_expired",
 		Message: "the upload expired before it was finished", Offset: u.Offset, Length: u.Length})
 	return nil

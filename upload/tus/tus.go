@@ -26,6 +26,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/imgmgr/imgmgr"
 	"github.com/imgmgr/imgmgr/ingest"
 	"github.com/imgmgr/imgmgr/upload/staging"
@@ -45,12 +47,13 @@ type Publisher interface {
 
 // Deps are what the handler talks to. Events and Logger may be nil.
 type Deps struct {
-	Store  staging.Store
-	Ingest Ingester
-	Events Publisher
-	Locker Locker // across replicas sharing Store; nil: this process only
-	Logger *slog.Logger
-	Now    func() time.Time // default time.Now; tests move time
+	Store   staging.Store
+	Ingest  Ingester
+	Events  Publisher
+	Locker  Locker // across replicas sharing Store; nil: this process only
+	Metrics prometheus.Registerer
+	Logger  *slog.Logger
+	Now     func() time.Time // default time.Now; tests move time
 }
 
 // Handler serves the tus endpoint. Safe for concurrent use.
@@ -64,6 +67,7 @@ type Handler struct {
 	locks      *locks
 	inflight   counter // requests carrying bytes, per user
 	unfinished counter // unfinished uploads, per user
+	metrics    *metrics
 	bufs       sync.Pool
 	progressMu sync.Mutex
 	progressAt map[string]time.Time // last progress event per upload
@@ -87,8 +91,12 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Handler, error) {
 	}
 	h := &Handler{cfg: cfg, store: deps.Store, ingest: deps.Ingest, events: deps.Events, log: deps.Logger,
 		now: deps.Now, locks: &locks{staleAfter: cfg.LockStaleAfter, shared: deps.Locker}, progressAt: map[string]time.Time{}}
+	var err error
+	if h.metrics, err = newMetrics(deps.Metrics); err != nil {
+		return nil, err
+	}
 	h.bufs.New = func() any { b := make([]byte, cfg.BufferBytes); return &b }
-	err := h.store.List(ctx, func(u staging.Upload) error {
+	err = h.store.List(ctx, func(u staging.Upload) error {
 		if u.State == staging.StateActive && u.Concat != staging.ConcatFinal {
 			h.unfinished.add(u.OwnerID, 1, 0)
 		}
@@ -252,6 +260,7 @@ func (h *Handler) Delete(w http.ResponseWriter, r *http.Request, id string) erro
 		return err
 	}
 	h.forget(u)
+	h.metrics.count("terminated")
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

@@ -39,6 +39,7 @@ import (
 	"github.com/imgmgr/imgmgr/upload"
 	"github.com/imgmgr/imgmgr/upload/staging"
 	"github.com/imgmgr/imgmgr/upload/tus"
+	"github.com/imgmgr/imgmgr/upload/tus/redislock"
 	"github.com/imgmgr/imgmgr/vips"
 )
 
@@ -98,7 +99,16 @@ func run(ctx context.Context, port int, dataDir, redisURL, redisPrefix string, m
 	if err != nil {
 		return err
 	}
-	th, err := tus.New(ctx, tus.Config{MaxSize: maxSize}, tus.Deps{Store: stage, Ingest: ing, Events: bus, Logger: log})
+	deps := tus.Deps{Store: stage, Ingest: ing, Events: bus, Logger: log}
+	if redisURL != "" { // replicas share the staging directory: lock uploads across them
+		l, err := redislock.New(ctx, redislock.Config{URL: redisURL, Prefix: redisPrefix})
+		if err != nil {
+			return err
+		}
+		defer l.Close()
+		deps.Locker = l
+	}
+	th, err := tus.New(ctx, tus.Config{MaxSize: maxSize}, deps)
 	if err != nil {
 		return err
 	}
