@@ -31,7 +31,7 @@ before(async () => {
   }
   const work = mkdtempSync(join(tmpdir(), 'imgmgr-e2e-events-'))
   const bin = serverBinary()
-  const extra = ['--redis-url', redisURL, '--redis-prefix', `imgmgr-e2e:${process.pid}:${Date.now()}:`]
+  const extra = { IMGMGR_REDIS_URL: redisURL, IMGMGR_REDIS_PREFIX: `imgmgr-e2e:${process.pid}:${Date.now()}:` }
   // Two replicas share one database and store, as in a real deployment.
   a = await new Server(bin, await freePort(), join(work, 'data'), extra).start()
   b = await new Server(bin, await freePort(), join(work, 'data'), extra).start()

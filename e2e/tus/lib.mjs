@@ -33,16 +33,18 @@ export function freePort () {
 // Server is one server process on a fixed port and data directory, so that
 // it can be killed and started again on the same state.
 export class Server {
-  constructor (bin, port, dataDir, extraArgs = []) {
-    Object.assign(this, { bin, port, dataDir, extraArgs })
+  // env adds variables, e.g. IMGMGR_REDIS_URL, which both the test server
+  // and cmd/imgmgr read.
+  constructor (bin, port, dataDir, env = {}) {
+    Object.assign(this, { bin, port, dataDir, env })
     this.url = `http://127.0.0.1:${port}`
   }
 
   start () {
     return new Promise((resolve, reject) => {
-      const args = ['--port', String(this.port), '--data-dir', this.dataDir, ...this.extraArgs]
+      const args = ['--port', String(this.port), '--data-dir', this.dataDir]
       const p = spawn(this.bin, args, {
-        env: { ...process.env, IMGMGR_ADMIN_USERNAME: 'admin', IMGMGR_ADMIN_PASSWORD: adminPassword },
+        env: { ...process.env, ...this.env, IMGMGR_ADMIN_USERNAME: 'admin', IMGMGR_ADMIN_PASSWORD: adminPassword },
         stdio: ['ignore', 'pipe', 'pipe']
       })
       this.proc = p

@@ -5,13 +5,14 @@
 // /api/v1/uploads/ and /api/v1/events itself; the suite runs against either
 // (IMGMGR_E2E_BIN).
 //
-//	testserver --port 8080 --data-dir ./data [--redis-url redis://...]
+//	testserver --port 8080 --data-dir ./data [--redis-url redis://...]   (or IMGMGR_REDIS_URL)
 //
 // The first admin comes from IMGMGR_ADMIN_USERNAME/IMGMGR_ADMIN_PASSWORD.
 // It prints "listening on http://HOST:PORT" once it accepts connections.
 package main
 
 import (
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
@@ -46,8 +47,8 @@ import (
 func main() {
 	port := flag.Int("port", 8080, "port on 127.0.0.1")
 	dataDir := flag.String("data-dir", "./data", "data directory")
-	redisURL := flag.String("redis-url", "", "share events through Redis")
-	redisPrefix := flag.String("redis-prefix", "imgmgr:", "Redis channel prefix")
+	redisURL := flag.String("redis-url", os.Getenv("IMGMGR_REDIS_URL"), "share events and upload locks through Redis")
+	redisPrefix := flag.String("redis-prefix", cmp.Or(os.Getenv("IMGMGR_REDIS_PREFIX"), "imgmgr:"), "Redis key and channel prefix")
 	maxSize := flag.Int64("max-size", 200<<20, "largest upload in bytes")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
