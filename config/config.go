@@ -69,11 +69,17 @@ type Scan struct {
 
 // Upload limits.
 type Upload struct {
-	MaxFileBytes      int64  `json:"max_file_bytes"`        // per file; default 200 MiB
-	MemoryThreshold   int64  `json:"memory_threshold"`      // spool in memory up to; default 512 KiB
-	MaxFilesPerUpload int    `json:"max_files_per_request"` // multipart files per request; default 100
-	TempDir           string `json:"temp_dir"`              // default <data_dir>/tmp
-	MaxConcurrent     int    `json:"max_concurrent"`        // ingests at once per node; default 2 × cores
+	MaxFileBytes      int64    `json:"max_file_bytes"`          // per file; default 200 MiB
+	MemoryThreshold   int64    `json:"memory_threshold"`        // spool in memory up to; default 512 KiB
+	MaxFilesPerUpload int      `json:"max_files_per_request"`   // multipart files per request; default 100
+	TempDir           string   `json:"temp_dir"`                // default <data_dir>/tmp
+	MaxConcurrent     int      `json:"max_concurrent"`          // ingests at once per node; default 2 × cores
+	MaxConcurrentUser int      `json:"max_concurrent_per_user"` // ingests (and tus PATCHes, twice this) at once per user; default 4
+	StagingDir        string   `json:"staging_dir"`             // unfinished tus uploads; default <data_dir>/staging
+	TusMaxSize        int64    `json:"tus_max_size"`            // largest tus upload; 0 = max_file_bytes
+	TusExpiry         Duration `json:"tus_expiry"`              // an unfinished tus upload expires after; default 24h
+	MaxUnfinished     int      `json:"max_unfinished_per_user"` // unfinished tus uploads per user; default 100
+	ProgressEvery     Duration `json:"progress_every"`          // progress events per upload at most every; default 250ms
 }
 
 // Limits on decoded images.
@@ -155,9 +161,10 @@ func Default() Config {
 		Server:  Server{Port: 8080, DataDir: "./data", ShutdownTimeout: Duration(20 * time.Second), MaxConnections: 1024},
 		Storage: Storage{Backend: "local"},
 		Scan:    Scan{Timeout: Duration(60 * time.Second), MaxParallel: 4},
-		Upload:  Upload{MaxFileBytes: 200 << 20, MemoryThreshold: 512 << 10, MaxFilesPerUpload: 100},
-		Limits:  Limits{MaxPixels: 50_000_000, MaxFrames: 1000, MaxTotalPixels: 500_000_000, MaxResultPixels: 50_000_000},
-		Auth:    Auth{AccessTTL: Duration(15 * time.Minute), RefreshTTL: Duration(720 * time.Hour)},
+		Upload: Upload{MaxFileBytes: 200 << 20, MemoryThreshold: 512 << 10, MaxFilesPerUpload: 100,
+			TusExpiry: Duration(24 * time.Hour), MaxUnfinished: 100, ProgressEvery: Duration(250 * time.Millisecond)},
+		Limits: Limits{MaxPixels: 50_000_000, MaxFrames: 1000, MaxTotalPixels: 500_000_000, MaxResultPixels: 50_000_000},
+		Auth:   Auth{AccessTTL: Duration(15 * time.Minute), RefreshTTL: Duration(720 * time.Hour)},
 		Delivery: Delivery{SignatureSize: 32, CacheMaxBytes: 10 << 30, RenderQueue: 64, RenderTimeout: Duration(30 * time.Second),
 			Presets: map[string]string{"thumb": "rs:fill:320:320", "card": "rs:fit:800:800", "large": "rs:fit:1920:1920"}},
 		Log: Log{Level: "info"},

@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
+	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -21,6 +23,7 @@ import (
 	"github.com/imgmgr/imgmgr/blob/localfs"
 	"github.com/imgmgr/imgmgr/blob/s3"
 	"github.com/imgmgr/imgmgr/config"
+	"github.com/imgmgr/imgmgr/events/ws"
 	"github.com/imgmgr/imgmgr/httpapi"
 	"github.com/imgmgr/imgmgr/images"
 	"github.com/imgmgr/imgmgr/ingest"
@@ -29,6 +32,8 @@ import (
 	"github.com/imgmgr/imgmgr/meta/sqlite"
 	"github.com/imgmgr/imgmgr/observe"
 	"github.com/imgmgr/imgmgr/upload"
+	"github.com/imgmgr/imgmgr/upload/staging"
+	"github.com/imgmgr/imgmgr/upload/tus"
 	"github.com/imgmgr/imgmgr/vips"
 	"github.com/imgmgr/imgmgr/web"
 )
@@ -101,32 +106,127 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger) (a *app, er
 	if a.auth, err = auth.New(auth.Config{JWTKey: key, AccessTTL: cfg.Auth.AccessTTL.D(), RefreshTTL: cfg.Auth.RefreshTTL.D()}, a.meta); err != nil {
 		return nil, err
 	}
-	locks := &blob.Locks{}
-	a.images = images.New(images.Deps{Meta: a.meta, Blobs: a.blobs, Locks: locks, Logger: log})
-	tmp := cfg.Upload.TempDir
-	if tmp == "" {
-		tmp = filepath.Join(cfg.Server.DataDir, "tmp")
-	}
-	if err := os.MkdirAll(tmp, 0o750); err != nil {
-		return nil, fmt.Errorf("upload.temp_dir: %w", err)
-	}
-	a.ingest, err = ingest.New(ingest.Config{
-		MaxFileBytes: cfg.Upload.MaxFileBytes, MemoryThreshold: cfg.Upload.MemoryThreshold, TempDir: tmp,
-		MaxPixels: cfg.Limits.MaxPixels, MaxFrames: cfg.Limits.MaxFrames, MaxTotalPixels: cfg.Limits.MaxTotalPixels,
-		ScanFailOpen: cfg.Scan.FailOpen,
-	}, ingest.Deps{Meta: a.meta, Blobs: a.blobs, Locks: locks, Decoder: vips.Decoder{}, Metrics: a.reg, Logger: log})
+	sh, err := a.openShared(ctx)
 	if err != nil {
 		return nil, err
 	}
-	mp := upload.NewMultipart(upload.MultipartConfig{MaxFiles: cfg.Upload.MaxFilesPerUpload}, a.ingest, nil)
+	locks := &blob.Locks{}
+	a.images = images.New(images.Deps{Meta: a.meta, Blobs: a.blobs, Locks: locks, Views: sh.views, Logger: log})
+	if a.ingest, err = a.newIngest(locks, sh); err != nil {
+		return nil, err
+	}
+	mounts, err := a.uploadMounts(ctx, sh)
+	if err != nil {
+		return nil, err
+	}
+	ready := map[string]httpapi.Checker{"database": a.meta, "storage": a.blobs}
+	if sh.redis != nil {
+		ready["redis"] = redisChecker{sh.redis}
+	}
 	a.handler = httpapi.New(httpapi.Deps{
-		Auth: a.auth, Images: a.images, Meta: a.meta, Upload: mp,
-		Ready:    map[string]httpapi.Checker{"database": a.meta, "storage": a.blobs},
-		UI:       web.Handler(),
-		Registry: a.reg, Logger: log,
+		Auth: a.auth, Images: a.images, Meta: a.meta,
+		Upload:      upload.NewMultipart(upload.MultipartConfig{MaxFiles: cfg.Upload.MaxFilesPerUpload, ProgressEvery: cfg.Upload.ProgressEvery.D()}, a.ingest, sh.bus),
+		Mounts:      mounts,
+		Ready:       ready,
+		UI:          web.Handler(),
+		CORSOrigins: cfg.Server.CORSOrigins,
+		Registry:    a.reg, Logger: log,
 	})
 	log.Info("http: routes ready")
 	return a, nil
+}
+
+func (a *app) newIngest(locks *blob.Locks, sh *shared) (*ingest.Service, error) {
+	cfg := a.cfg
+	tmp := dataPath(cfg, cfg.Upload.TempDir, "tmp")
+	if err := os.MkdirAll(tmp, 0o750); err != nil {
+		return nil, fmt.Errorf("upload.temp_dir: %w", err)
+	}
+	return ingest.New(ingest.Config{
+		MaxFileBytes: cfg.Upload.MaxFileBytes, MemoryThreshold: cfg.Upload.MemoryThreshold, TempDir: tmp,
+		MaxPixels: cfg.Limits.MaxPixels, MaxFrames: cfg.Limits.MaxFrames, MaxTotalPixels: cfg.Limits.MaxTotalPixels,
+		MaxConcurrent: cfg.Upload.MaxConcurrent, MaxPerUser: cfg.Upload.MaxConcurrentUser,
+		ScanFailOpen: cfg.Scan.FailOpen,
+	}, ingest.Deps{Meta: a.meta, Blobs: a.blobs, Locks: locks, Decoder: vips.Decoder{}, Events: sh.bus, Metrics: a.reg, Logger: a.log})
+}
+
+// uploadMounts builds the tus endpoint and the events WebSocket.
+func (a *app) uploadMounts(ctx context.Context, sh *shared) ([]httpapi.Mount, error) {
+	cfg := a.cfg
+	stage, err := staging.NewLocal(staging.LocalConfig{Dir: dataPath(cfg, cfg.Upload.StagingDir, "staging")})
+	if err != nil {
+		return nil, fmt.Errorf("upload.staging_dir: %w", err)
+	}
+	proxies, err := prefixes(cfg.Server.TrustedProxies)
+	if err != nil {
+		return nil, err
+	}
+	maxSize := cfg.Upload.TusMaxSize
+	if maxSize == 0 {
+		maxSize = cfg.Upload.MaxFileBytes
+	}
+	th, err := tus.New(ctx, tus.Config{
+		PublicURL: cfg.Server.PublicURL, TrustedProxies: proxies, MaxSize: maxSize, Expiry: cfg.Upload.TusExpiry.D(),
+		MaxConcurrentPerUser: 2 * cfg.Upload.MaxConcurrentUser, MaxUnfinishedPerUser: cfg.Upload.MaxUnfinished,
+		ProgressEvery: cfg.Upload.ProgressEvery.D(),
+	}, tus.Deps{Store: stage, Ingest: a.ingest, Events: sh.bus, Locker: sh.locker, Metrics: a.reg, Logger: a.log})
+	if err != nil {
+		return nil, fmt.Errorf("tus: %w", err)
+	}
+	sweepCtx, stop := context.WithCancel(context.Background())
+	go th.RunSweeper(sweepCtx)
+	a.closers = append(a.closers, func() error { stop(); return nil })
+	wsh, err := ws.New(ws.Config{OriginPatterns: originHosts(cfg.Server.CORSOrigins)}, sh.bus, a.auth, a.log)
+	if err != nil {
+		return nil, err
+	}
+	a.log.Info("upload: tus 1.0 ready at /api/v1/uploads/, events at /api/v1/events")
+	return []httpapi.Mount{
+		{Pattern: "OPTIONS /api/v1/uploads/", Handler: th.Options},
+		{Pattern: "/api/v1/uploads/", Handler: th.Serve, Auth: true},
+		{Pattern: "POST /api/v1/uploads", Handler: th.Serve, Auth: true},
+		{Pattern: "GET /api/v1/events", Handler: wsh.Serve},
+	}, nil
+}
+
+// dataPath is dir, or <data_dir>/def when dir is empty.
+func dataPath(cfg config.Config, dir, def string) string {
+	if dir != "" {
+		return dir
+	}
+	return filepath.Join(cfg.Server.DataDir, def)
+}
+
+func prefixes(cidrs []string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for i, c := range cidrs {
+		p, err := netip.ParsePrefix(c)
+		if err != nil {
+			a, err2 := netip.ParseAddr(c)
+			if err2 != nil {
+				return nil, &config.Error{Key: fmt.Sprintf("server.trusted_proxies[%d]", i), Err: err}
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// originHosts turns CORS origins (https://app.example:8443) into the host
+// patterns the WebSocket origin check takes.
+func originHosts(origins []string) []string {
+	var out []string
+	for _, o := range origins {
+		if o == "*" {
+			out = append(out, "*")
+			continue
+		}
+		if u, err := url.Parse(o); err == nil && u.Host != "" {
+			out = append(out, u.Host)
+		}
+	}
+	return out
 }
 
 func (a *app) openBlobs() error {

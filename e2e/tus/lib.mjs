@@ -11,11 +11,13 @@ export const here = dirname(fileURLToPath(import.meta.url))
 export const repoRoot = resolve(here, '..', '..')
 export const adminPassword = 'correct-horse-battery-staple'
 
-// serverBinary is IMGMGR_E2E_BIN, or the test server built from this repo.
+// serverBinary is the real imgmgr binary: IMGMGR_E2E_BIN or IMGMGR_BIN
+// (make test exports it), else built from this repo.
 export function serverBinary () {
-  if (process.env.IMGMGR_E2E_BIN) return process.env.IMGMGR_E2E_BIN
-  const out = join(mkdtempSync(join(tmpdir(), 'imgmgr-e2e-bin-')), 'testserver')
-  execFileSync('go', ['build', '-o', out, './e2e/tus/testserver'], { cwd: repoRoot, stdio: 'inherit' })
+  const given = process.env.IMGMGR_E2E_BIN || process.env.IMGMGR_BIN
+  if (given) return given
+  const out = join(mkdtempSync(join(tmpdir(), 'imgmgr-e2e-bin-')), 'imgmgr')
+  execFileSync('go', ['build', '-o', out, './cmd/imgmgr'], { cwd: repoRoot, stdio: 'inherit' })
   return out
 }
 
