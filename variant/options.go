@@ -53,8 +53,8 @@ type Options struct {
 	Quality       int     // 0 = the format's default
 	Format        string  // "" = negotiated; jpeg, png, webp, avif, jxl, gif
 	AutoRotate    bool
-	KeepCopyright bool // keep EXIF Copyright and Artist
-	KeepProfile   bool // keep the ICC profile instead of converting to sRGB (scp:0)
+	KeepCopyright bool  // keep EXIF Copyright and Artist
+	KeepProfile   bool  // keep the ICC profile instead of converting to sRGB (scp:0)
 	Expires       int64 // unix seconds; 0 = never
 	Presets       []string
 }

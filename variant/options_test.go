@@ -30,8 +30,12 @@ func TestParse(t *testing.T) {
 		{"format:avif", func(o *Options) { o.Format = "avif" }},
 		{"exp:1767225600", func(o *Options) { o.Expires = 1767225600 }},
 		{"kcr:0/scp:0/ar:false", func(o *Options) { o.KeepCopyright, o.KeepProfile, o.AutoRotate = false, true, false }},
-		{"pr:thumb", func(o *Options) { o.ResizeType, o.Width, o.Height, o.Quality, o.Presets = Fill, 320, 320, 75, []string{"thumb"} }},
-		{"pr:thumb/q:90", func(o *Options) { o.ResizeType, o.Width, o.Height, o.Quality, o.Presets = Fill, 320, 320, 90, []string{"thumb"} }},
+		{"pr:thumb", func(o *Options) {
+			o.ResizeType, o.Width, o.Height, o.Quality, o.Presets = Fill, 320, 320, 75, []string{"thumb"}
+		}},
+		{"pr:thumb/q:90", func(o *Options) {
+			o.ResizeType, o.Width, o.Height, o.Quality, o.Presets = Fill, 320, 320, 90, []string{"thumb"}
+		}},
 		{"pr:both", func(o *Options) {
 			o.ResizeType, o.Width, o.Height, o.Quality, o.Gravity.Type, o.Presets = Fill, 320, 320, 75, GravitySmart, []string{"thumb", "both"}
 		}},

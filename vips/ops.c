@@ -211,3 +211,16 @@ int imgmgr_getpoint(VipsImage *in, int x, int y, double *vec, int n) {
 	g_free(v);
 	return got;
 }
+
+void *imgmgr_pixels(VipsImage *in, size_t *len) {
+	return vips_image_write_to_memory(in, len);
+}
+
+int imgmgr_copy_memory(VipsImage *in, VipsImage **out) {
+	VipsImage *m = vips_image_copy_memory(in);
+	if (!m) {
+		return -1;
+	}
+	*out = m;
+	return 0;
+}

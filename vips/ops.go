@@ -6,6 +6,7 @@ package vips
 import "C"
 
 import (
+	"context"
 	"unsafe"
 )
 
@@ -62,10 +63,17 @@ func (im *Image) Crop(left, top, width, height int) (*Image, error) {
 }
 
 // SmartCrop cuts width×height around the most interesting part (libvips'
-// attention strategy). For still images only.
+// attention strategy). For still images only. The analysis reads the image
+// more than once, so the (already resized) input is computed into memory
+// first.
 func (im *Image) SmartCrop(width, height int) (*Image, error) {
+	var mem *C.VipsImage
+	if C.imgmgr_copy_memory(im.p, &mem) != 0 {
+		return nil, opError("vips.SmartCrop")
+	}
+	defer C.g_object_unref(C.gpointer(mem))
 	var out *C.VipsImage
-	return result("vips.SmartCrop", C.imgmgr_smartcrop(im.p, &out, C.int(width), C.int(height)), out)
+	return result("vips.SmartCrop", C.imgmgr_smartcrop(mem, &out, C.int(width), C.int(height)), out)
 }
 
 // TransformICC converts pixels from the embedded RGB ICC profile to sRGB.
@@ -112,7 +120,31 @@ type SaveOptions struct {
 }
 
 // Save encodes the image as format: jpeg, png, webp, avif, jxl or gif.
-func (im *Image) Save(format string, o SaveOptions) ([]byte, error) {
+// This is where libvips computes the pixels; when ctx ends first the
+// computation is killed and Save returns ctx's error.
+func (im *Image) Save(ctx context.Context, format string, o SaveOptions) ([]byte, error) {
+	const op = "vips.Save"
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	done, watched := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(watched)
+		select {
+		case <-ctx.Done():
+			C.vips_image_set_kill(im.p, 1)
+		case <-done:
+		}
+	}()
+	defer func() { close(done); <-watched }()
+	b, err := im.save(format, o)
+	if err != nil && ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	return b, err
+}
+
+func (im *Image) save(format string, o SaveOptions) ([]byte, error) {
 	const op = "vips.Save"
 	cf := C.CString(format)
 	defer C.free(unsafe.Pointer(cf))
@@ -133,6 +165,20 @@ func (im *Image) Save(format string, o SaveOptions) ([]byte, error) {
 	return C.GoBytes(buf, C.int(n)), nil
 }
 
+// Fields lists the image's metadata field names.
+func (im *Image) Fields() []string {
+	names := C.vips_image_get_fields(im.p)
+	if names == nil {
+		return nil
+	}
+	defer C.g_strfreev(names)
+	var out []string
+	for p := names; *p != nil; p = (**C.gchar)(unsafe.Add(unsafe.Pointer(p), unsafe.Sizeof(*p))) {
+		out = append(out, C.GoString((*C.char)(*p)))
+	}
+	return out
+}
+
 // Average is the mean of all pixel values; it forces every pixel to be
 // computed.
 func (im *Image) Average() (float64, error) {
@@ -141,4 +187,16 @@ func (im *Image) Average() (float64, error) {
 		return 0, opError("vips.Average")
 	}
 	return float64(v), nil
+}
+
+// Pixels computes the image and returns its pixels, row by row, Bands()
+// bytes per pixel (for 8-bit images). For tests and small images.
+func (im *Image) Pixels() ([]byte, error) {
+	var n C.size_t
+	p := C.imgmgr_pixels(im.p, &n)
+	if p == nil {
+		return nil, opError("vips.Pixels")
+	}
+	defer C.g_free(C.gpointer(p))
+	return C.GoBytes(p, C.int(n)), nil
 }

@@ -64,6 +64,8 @@ int imgmgr_save(VipsImage *in, const char *format, imgmgr_save_opts *o, void **b
 int imgmgr_page_height(VipsImage *in);
 int imgmgr_get_blob(VipsImage *in, const char *field, const void **data, size_t *len);
 const char *imgmgr_get_string(VipsImage *in, const char *field);
+void *imgmgr_pixels(VipsImage *in, size_t *len);
+int imgmgr_copy_memory(VipsImage *in, VipsImage **out);
 int imgmgr_avg(VipsImage *in, double *out);
 int imgmgr_getpoint(VipsImage *in, int x, int y, double *vec, int n);
 
