@@ -31,9 +31,15 @@ func TestPoolQueueFull(t *testing.T) {
 	p := testPool(t, 1, 1)
 	started, release := make(chan string, 4), make(chan struct{})
 	done := make(chan error, 2)
-	go func() { _, err := p.do(context.Background(), "a", "jpeg", time.Second, blocker(started, release, "a")); done <- err }()
+	go func() {
+		_, err := p.do(context.Background(), "a", "jpeg", time.Second, blocker(started, release, "a"))
+		done <- err
+	}()
 	<-started // "a" holds the only slot
-	go func() { _, err := p.do(context.Background(), "b", "jpeg", time.Second, blocker(started, release, "b")); done <- err }()
+	go func() {
+		_, err := p.do(context.Background(), "b", "jpeg", time.Second, blocker(started, release, "b"))
+		done <- err
+	}()
 	for { // wait until "b" is queued
 		p.mu.Lock()
 		w := p.waiting

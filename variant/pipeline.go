@@ -84,7 +84,7 @@ func (c *RenderConfig) Render(ctx context.Context, req Request) (*Result, error)
 		return nil, err
 	}
 	r := &render{ctx: ctx, cfg: c, req: req, plan: plan}
-	defer r.img.Close()
+	defer func() { r.img.Close() }() // the last image, whichever it is by then
 	for _, s := range steps {
 		if err := ctx.Err(); err != nil {
 			return nil, err

@@ -224,3 +224,16 @@ int imgmgr_copy_memory(VipsImage *in, VipsImage **out) {
 	*out = m;
 	return 0;
 }
+
+static void *count_image(void *object, void *a, void *b) {
+	if (VIPS_IS_IMAGE(object)) {
+		(*(int *) a)++;
+	}
+	return NULL;
+}
+
+int imgmgr_live_images(void) {
+	int n = 0;
+	vips_object_map((VipsSListMap2Fn) count_image, &n, NULL);
+	return n;
+}

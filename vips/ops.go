@@ -200,3 +200,7 @@ func (im *Image) Pixels() ([]byte, error) {
 	defer C.g_free(C.gpointer(p))
 	return C.GoBytes(p, C.int(n)), nil
 }
+
+// LiveImages counts the libvips images alive in the process, for leak
+// tests.
+func LiveImages() int { return int(C.imgmgr_live_images()) }

@@ -66,6 +66,7 @@ int imgmgr_get_blob(VipsImage *in, const char *field, const void **data, size_t 
 const char *imgmgr_get_string(VipsImage *in, const char *field);
 void *imgmgr_pixels(VipsImage *in, size_t *len);
 int imgmgr_copy_memory(VipsImage *in, VipsImage **out);
+int imgmgr_live_images(void);
 int imgmgr_avg(VipsImage *in, double *out);
 int imgmgr_getpoint(VipsImage *in, int x, int y, double *vec, int n);
 
