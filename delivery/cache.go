@@ -71,7 +71,11 @@ func (s *Service) store(ctx context.Context, key, sha, format string, body []byt
 		s.log.Error("delivery: indexing variant", "key", key, "err", err)
 	}
 	if s.cfg.CacheMaxBytes > 0 {
-		go s.evict()
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.evict()
+		}()
 	}
 }
 

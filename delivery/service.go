@@ -33,7 +33,7 @@ type Deps struct {
 	Images   ImageFinder
 	Variants meta.Variants
 	Blobs    blob.Store
-	Jobs     *jobs.Runner // eager presets; register before the runner starts
+	Jobs     *jobs.Runner // eager presets: New registers its handler, so call New before Jobs.Start
 	Metrics  prometheus.Registerer
 	Logger   *slog.Logger
 }
@@ -98,7 +98,8 @@ func (s *Service) SignImage(im *imgmgr.Image, options, ext string, expiresIn tim
 	return s.signer.SignImage(im, options, ext, expiresIn, s.cfg.PrivateTTL)
 }
 
-// Close stops background work (index touches). Renders in flight finish.
+// Close stops background work (index touches) and waits for evictions.
+// Renders in flight finish on their own.
 func (s *Service) Close() error {
 	close(s.stop)
 	s.wg.Wait()
