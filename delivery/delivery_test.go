@@ -427,3 +427,17 @@ func TestEagerPresets(t *testing.T) {
 		t.Errorf("eager variant not served from cache (%v hits)", n)
 	}
 }
+
+func TestDefaultPreset(t *testing.T) {
+	e := newEnv(t, func(c *delivery.Config) { c.DefaultPreset = "card" }, nil)
+	im := e.addImage("photo/2569067123_aca715a2ee_o.jpg", imgmgr.Public)
+	r := e.get("GET", e.sign(im, "", "jpg", 0))
+	h, err := vips.ProbeBuffer(r.body)
+	if r.status != 200 || err != nil || h.Width != 200 {
+		t.Fatalf("default preset card (fit 200): %d %+v %v", r.status, h, err)
+	}
+	r = e.get("GET", e.sign(im, "w:100", "jpg", 0)) // URL options apply after it
+	if h, _ := vips.ProbeBuffer(r.body); h.Width != 100 {
+		t.Errorf("w:100 over the default preset: width %d", h.Width)
+	}
+}
