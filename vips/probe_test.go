@@ -2,6 +2,7 @@ package vips
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"os"
 	"path/filepath"
@@ -244,5 +245,39 @@ func BenchmarkVerifyPhoto(b *testing.B) {
 		if err := VerifyFile(p); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// No test image is a JPEG XL, AVIF-with-alpha or a fresh WebP: encode the
+// photo in every output format and probe the result.
+func TestProbeEncoded(t *testing.T) {
+	for _, f := range []string{"jpeg", "png", "webp", "avif", "jxl", "gif"} {
+		t.Run(f, func(t *testing.T) {
+			src, err := SourceFile(testenv.Image(t, "alpha/blackbug.png"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer src.Close()
+			im, err := Thumbnail(src, ThumbnailOptions{Width: 120, Height: 120, Size: SizeDown})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer im.Close()
+			b, err := im.Save(context.Background(), f, SaveOptions{Quality: 70, Strip: true, Effort: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			h, err := ProbeBuffer(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := imgmgr.Header{Format: f, Width: 120, Height: 90, Frames: 1, HasAlpha: f != "jpeg", Orientation: 1}
+			if h != want {
+				t.Errorf("ProbeBuffer = %+v, want %+v", h, want)
+			}
+			if err := VerifyBuffer(b); err != nil {
+				t.Errorf("VerifyBuffer: %v", err)
+			}
+		})
 	}
 }

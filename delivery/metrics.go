@@ -1,0 +1,41 @@
+package delivery
+
+import (
+	"errors"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+type metrics struct {
+	renders  *prometheus.CounterVec   // format, outcome
+	seconds  *prometheus.HistogramVec // format
+	queue    prometheus.Gauge
+	inFlight prometheus.Gauge
+	cache    *prometheus.CounterVec // result: hit, miss, not_modified
+	bytesOut prometheus.Counter
+	evicted  prometheus.Counter
+}
+
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	m := &metrics{
+		renders: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "imgmgr_variant_renders_total",
+			Help: "Variant renders by output format and outcome (ok, original, error, timeout, abandoned, rejected)."}, []string{"format", "outcome"}),
+		seconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "imgmgr_variant_render_seconds",
+			Help: "Time to render one variant.", Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}}, []string{"format"}),
+		queue:    prometheus.NewGauge(prometheus.GaugeOpts{Name: "imgmgr_variant_render_queue_depth", Help: "Renders waiting for a slot."}),
+		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{Name: "imgmgr_variant_renders_in_flight", Help: "Renders running."}),
+		cache: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "imgmgr_variant_cache_requests_total",
+			Help: "Variant requests by cache result (hit, miss, not_modified)."}, []string{"result"}),
+		bytesOut: prometheus.NewCounter(prometheus.CounterOpts{Name: "imgmgr_variant_bytes_out_total", Help: "Variant body bytes sent."}),
+		evicted:  prometheus.NewCounter(prometheus.CounterOpts{Name: "imgmgr_variant_cache_evictions_total", Help: "Variants evicted by the size cap."}),
+	}
+	if reg == nil {
+		return m, nil
+	}
+	for _, c := range []prometheus.Collector{m.renders, m.seconds, m.queue, m.inFlight, m.cache, m.bytesOut, m.evicted} {
+		if err := reg.Register(c); err != nil {
+			return nil, errors.Join(errors.New("delivery: metrics"), err)
+		}
+	}
+	return m, nil
+}
