@@ -108,6 +108,10 @@ type Delivery struct {
 	RenderConcurrency    int               `json:"render_concurrency"`     // default number of cores
 	RenderQueue          int               `json:"render_queue"`           // waiting renders before 503; default 64
 	RenderTimeout        Duration          `json:"render_timeout"`         // default 30s
+	DefaultPreset        string            `json:"default_preset"`         // applied before every URL's own options; "" = none
+	FormatOrder          []string          `json:"format_order"`           // negotiation preference; default ["avif","webp"]
+	PrivateTTL           Duration          `json:"private_ttl"`            // expiry of private images' URLs signed without one; default 1h
+	Quality              map[string]int    `json:"quality"`                // per format; defaults jpeg 80, webp 79, avif 63, jxl 77
 }
 
 // SigningKey is one hex-encoded key/salt pair.
@@ -166,6 +170,7 @@ func Default() Config {
 		Limits: Limits{MaxPixels: 50_000_000, MaxFrames: 1000, MaxTotalPixels: 500_000_000, MaxResultPixels: 50_000_000},
 		Auth:   Auth{AccessTTL: Duration(15 * time.Minute), RefreshTTL: Duration(720 * time.Hour)},
 		Delivery: Delivery{SignatureSize: 32, CacheMaxBytes: 10 << 30, RenderQueue: 64, RenderTimeout: Duration(30 * time.Second),
+			FormatOrder: []string{"avif", "webp"}, PrivateTTL: Duration(time.Hour), Quality: map[string]int{"jpeg": 80, "webp": 79, "avif": 63, "jxl": 77},
 			Presets: map[string]string{"thumb": "rs:fill:320:320", "card": "rs:fit:800:800", "large": "rs:fit:1920:1920"}},
 		Log: Log{Level: "info"},
 	}

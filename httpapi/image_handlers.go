@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/imgmgr/imgmgr"
@@ -217,5 +218,37 @@ func (s *Server) stats(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	writeJSON(w, http.StatusOK, st)
+	return nil
+}
+
+// maxSignedURLs bounds one signing request.
+const maxSignedURLs = 50
+
+// signURLs answers {"variants":[options...],"expires_in":seconds} with
+// {"urls":[...]} in the same order; clients never compute HMACs. An
+// option may end in @ext (e.g. "rs:fit:800:0@webp") to fix the format.
+func (s *Server) signURLs(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		Variants  []string `json:"variants"`
+		ExpiresIn int64    `json:"expires_in"`
+	}
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	if len(in.Variants) == 0 || len(in.Variants) > maxSignedURLs || in.ExpiresIn < 0 || in.ExpiresIn > 10*365*86400 {
+		return imgmgr.Errorf(imgmgr.KindInvalid, "invalid_request", "give 1 to %d variants and expires_in from 0 to ten years", maxSignedURLs)
+	}
+	im, err := s.deps.Images.Get(r.Context(), principal(r), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	urls := make([]string, len(in.Variants))
+	for i, v := range in.Variants {
+		opts, ext, _ := strings.Cut(v, "@")
+		if urls[i], err = s.deps.Signer.SignImage(im, opts, ext, time.Duration(in.ExpiresIn)*time.Second); err != nil {
+			return err
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"urls": urls})
 	return nil
 }

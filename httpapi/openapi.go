@@ -30,9 +30,17 @@ func CheckOpenAPI(routes []string) (missing, stale []string) {
 		return []string{"openapi.json: " + err.Error()}, nil
 	}
 	served := map[string]bool{}
+	var prefixes []string // catch-all patterns ("GET /img/") serve documented paths below them
 	for _, r := range routes {
 		method, path, ok := strings.Cut(r, " ")
-		if !ok || strings.HasSuffix(path, "/") || method == "OPTIONS" {
+		if !ok { // a pattern without a method serves them all
+			method, path = "*", r
+		}
+		if method == "OPTIONS" {
+			continue
+		}
+		if strings.HasSuffix(path, "/") {
+			prefixes = append(prefixes, strings.ToLower(method)+" "+path)
 			continue
 		}
 		served[strings.ToLower(method)+" "+path] = true
@@ -42,10 +50,21 @@ func CheckOpenAPI(routes []string) (missing, stale []string) {
 	}
 	for path, ops := range doc.Paths {
 		for m := range ops {
-			if m != "parameters" && !served[m+" "+path] {
+			if m != "parameters" && !served[m+" "+path] && !underPrefix(prefixes, m+" "+path) {
 				stale = append(stale, strings.ToUpper(m)+" "+path)
 			}
 		}
 	}
 	return missing, stale
+}
+
+func underPrefix(prefixes []string, op string) bool {
+	method, path, _ := strings.Cut(op, " ")
+	for _, p := range prefixes {
+		pm, pp, _ := strings.Cut(p, " ")
+		if (pm == "*" || pm == method) && strings.HasPrefix(path, pp) && pp != "/" {
+			return true
+		}
+	}
+	return false
 }

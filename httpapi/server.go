@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/imgmgr/imgmgr"
 	"github.com/imgmgr/imgmgr/auth"
 	"github.com/imgmgr/imgmgr/images"
 	"github.com/imgmgr/imgmgr/meta"
@@ -21,6 +22,11 @@ import (
 // Checker is something readiness asks: a store, a cache, a scanner.
 type Checker interface {
 	Ping(ctx context.Context) error
+}
+
+// URLSigner signs variant URLs for an image (delivery).
+type URLSigner interface {
+	SignImage(im *imgmgr.Image, options, ext string, expiresIn time.Duration) (string, error)
 }
 
 // Mount is a route served by another package's handler, e.g. variants or tus.
@@ -36,6 +42,7 @@ type Deps struct {
 	Images      *images.Service
 	Meta        meta.Store
 	Upload      *upload.Multipart // POST /api/v1/images
+	Signer      URLSigner         // POST /api/v1/images/{id}/urls; may be nil
 	Ready       map[string]Checker
 	Mounts      []Mount
 	UI          http.Handler // "/" (may be nil)
@@ -106,6 +113,9 @@ func (s *Server) routes() {
 	s.handle("PATCH /api/v1/images/{id}", s.authed(s.updateImage))
 	s.handle("DELETE /api/v1/images/{id}", s.authed(s.deleteImage))
 	s.handle("GET /api/v1/images/{id}/original", s.authed(s.original))
+	if s.deps.Signer != nil {
+		s.handle("POST /api/v1/images/{id}/urls", s.authed(s.signURLs))
+	}
 	s.handle("GET /api/v1/albums", s.authed(s.listAlbums))
 	s.handle("POST /api/v1/albums", s.authed(s.createAlbum))
 	s.handle("PATCH /api/v1/albums/{id}", s.authed(s.renameAlbum))

@@ -18,11 +18,13 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/imgmgr/imgmgr"
 	"github.com/imgmgr/imgmgr/auth"
 	"github.com/imgmgr/imgmgr/blob"
 	"github.com/imgmgr/imgmgr/blob/localfs"
 	"github.com/imgmgr/imgmgr/blob/s3"
 	"github.com/imgmgr/imgmgr/config"
+	"github.com/imgmgr/imgmgr/delivery"
 	"github.com/imgmgr/imgmgr/events/ws"
 	"github.com/imgmgr/imgmgr/httpapi"
 	"github.com/imgmgr/imgmgr/images"
@@ -110,21 +112,27 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger) (a *app, er
 	if err != nil {
 		return nil, err
 	}
+	dlv, err := a.openDelivery()
+	if err != nil {
+		return nil, err
+	}
 	locks := &blob.Locks{}
-	a.images = images.New(images.Deps{Meta: a.meta, Blobs: a.blobs, Locks: locks, Views: sh.views, Logger: log})
-	if a.ingest, err = a.newIngest(locks, sh); err != nil {
+	a.images = images.New(images.Deps{Meta: a.meta, Blobs: a.blobs, Locks: locks, Views: sh.views,
+		OnOriginalGone: dlv.DeleteVariants, Logger: log})
+	if a.ingest, err = a.newIngest(locks, sh, dlv); err != nil {
 		return nil, err
 	}
 	mounts, err := a.uploadMounts(ctx, sh)
 	if err != nil {
 		return nil, err
 	}
+	mounts = append(mounts, httpapi.Mount{Pattern: "GET /img/", Handler: countViews(sh.views, dlv.ServeVariant)})
 	ready := map[string]httpapi.Checker{"database": a.meta, "storage": a.blobs}
 	if sh.redis != nil {
 		ready["redis"] = redisChecker{sh.redis}
 	}
 	a.handler = httpapi.New(httpapi.Deps{
-		Auth: a.auth, Images: a.images, Meta: a.meta,
+		Auth: a.auth, Images: a.images, Meta: a.meta, Signer: dlv,
 		Upload:      upload.NewMultipart(upload.MultipartConfig{MaxFiles: cfg.Upload.MaxFilesPerUpload, ProgressEvery: cfg.Upload.ProgressEvery.D()}, a.ingest, sh.bus),
 		Mounts:      mounts,
 		Ready:       ready,
@@ -136,7 +144,7 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger) (a *app, er
 	return a, nil
 }
 
-func (a *app) newIngest(locks *blob.Locks, sh *shared) (*ingest.Service, error) {
+func (a *app) newIngest(locks *blob.Locks, sh *shared, dlv *delivery.Service) (*ingest.Service, error) {
 	cfg := a.cfg
 	tmp := dataPath(cfg, cfg.Upload.TempDir, "tmp")
 	if err := os.MkdirAll(tmp, 0o750); err != nil {
@@ -147,7 +155,12 @@ func (a *app) newIngest(locks *blob.Locks, sh *shared) (*ingest.Service, error) 
 		MaxPixels: cfg.Limits.MaxPixels, MaxFrames: cfg.Limits.MaxFrames, MaxTotalPixels: cfg.Limits.MaxTotalPixels,
 		MaxConcurrent: cfg.Upload.MaxConcurrent, MaxPerUser: cfg.Upload.MaxConcurrentUser,
 		ScanFailOpen: cfg.Scan.FailOpen,
-	}, ingest.Deps{Meta: a.meta, Blobs: a.blobs, Locks: locks, Decoder: vips.Decoder{}, Events: sh.bus, Metrics: a.reg, Logger: a.log})
+	}, ingest.Deps{Meta: a.meta, Blobs: a.blobs, Locks: locks, Decoder: vips.Decoder{}, Events: sh.bus, Metrics: a.reg, Logger: a.log,
+		AfterStore: func(ctx context.Context, im *imgmgr.Image) {
+			if err := dlv.EnqueueEager(ctx, im); err != nil {
+				a.log.WarnContext(ctx, "enqueueing eager variants", "image", im.ID, "err", err)
+			}
+		}})
 }
 
 // uploadMounts builds the tus endpoint and the events WebSocket.

@@ -1,0 +1,74 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"path"
+	"strings"
+
+	"github.com/imgmgr/imgmgr/delivery"
+	"github.com/imgmgr/imgmgr/jobs"
+	"github.com/imgmgr/imgmgr/stats"
+	"github.com/imgmgr/imgmgr/variant"
+)
+
+// openDelivery starts the background job runner and the variant service
+// (which registers its eager-preset job before the runner starts).
+func (a *app) openDelivery() (*delivery.Service, error) {
+	cfg := a.cfg
+	keys, err := signingKeys(cfg)
+	if err != nil {
+		return nil, err
+	}
+	runner, err := jobs.New(jobs.Config{Workers: 2}, a.meta, a.reg, a.log)
+	if err != nil {
+		return nil, err
+	}
+	d := cfg.Delivery
+	vk := make([]variant.Key, len(keys))
+	for i, k := range keys {
+		vk[i] = variant.Key{Key: k.Key, Salt: k.Salt}
+	}
+	svc, err := delivery.New(delivery.Config{
+		Keys: vk, SignatureSize: d.SignatureSize, AllowUnsignedPresets: d.AllowUnsignedPresets,
+		Presets: d.Presets, DefaultPreset: d.DefaultPreset, EagerPresets: d.EagerPresets, FormatOrder: d.FormatOrder,
+		PrivateTTL: d.PrivateTTL.D(), CacheMaxBytes: d.CacheMaxBytes, RenderConcurrency: d.RenderConcurrency,
+		RenderQueue: d.RenderQueue, RenderTimeout: d.RenderTimeout.D(),
+		Render: variant.RenderConfig{Quality: d.Quality, MaxResultPixels: cfg.Limits.MaxResultPixels, MaxFrames: cfg.Limits.MaxFrames},
+	}, delivery.Deps{Images: a.meta, Variants: a.meta, Blobs: a.blobs, Jobs: runner, Metrics: a.reg, Logger: a.log})
+	if err != nil {
+		return nil, fmt.Errorf("delivery: %w", err)
+	}
+	runner.Start()
+	a.closers = append(a.closers, runner.Close, svc.Close)
+	a.log.Info("delivery: variants ready at /img/", "presets", len(d.Presets), "eager", d.EagerPresets)
+	return svc, nil
+}
+
+// countViews records a view of the image a /img/ request served.
+func countViews(views stats.Views, next func(http.ResponseWriter, *http.Request) error) func(http.ResponseWriter, *http.Request) error {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		rec := &statusWriter{ResponseWriter: w}
+		err := next(rec, r)
+		if err == nil && (rec.status == 0 || rec.status == http.StatusOK || rec.status == http.StatusNotModified) {
+			id, _, _ := strings.Cut(path.Base(r.URL.Path), ".")
+			_ = views.Record(context.WithoutCancel(r.Context()), id) // a lost count is not worth failing a response
+		}
+		return err
+	}
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusWriter) WriteHeader(code int) {
+	if s.status == 0 {
+		s.status = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
