@@ -1,0 +1,42 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"log/slog"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Regression: the "/api/" catch-all answered every known path with a wrong
+// method as 404 no_route (and without Allow), so clients could not tell a
+// typo in the path from a wrong verb. A wrong method must be a JSON 405 that
+// lists the allowed methods; an unknown path stays a JSON 404.
+func TestUnmatchedAPIRoutesAnswerJSON(t *testing.T) {
+	s := New(Deps{Registry: prometheus.NewRegistry(), Logger: slog.New(slog.DiscardHandler)})
+	for _, c := range []struct {
+		method, path string
+		status       int
+		code, allow  string
+	}{
+		{"PUT", "/api/v1/images", 405, "method_not_allowed", "GET, HEAD"},
+		{"POST", "/api/v1/images/abc/original", 405, "method_not_allowed", "GET, HEAD"},
+		{"PUT", "/api/v1/images/abc", 405, "method_not_allowed", "DELETE, GET, HEAD, PATCH"},
+		{"GET", "/api/v1/auth/login", 405, "method_not_allowed", "POST"},
+		{"GET", "/api/v2/nothing", 404, "no_route", ""},
+		{"DELETE", "/api/v1/nothing/here", 404, "no_route", ""},
+	} {
+		w := httptest.NewRecorder()
+		s.ServeHTTP(w, httptest.NewRequest(c.method, c.path, nil))
+		var body ErrorBody
+		if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil {
+			t.Errorf("%s %s: body is not JSON: %q", c.method, c.path, w.Body)
+			continue
+		}
+		if w.Code != c.status || body.Error.Code != c.code || w.Header().Get("Allow") != c.allow {
+			t.Errorf("%s %s: %d %q Allow %q, want %d %q Allow %q", c.method, c.path, w.Code, body.Error.Code,
+				w.Header().Get("Allow"), c.status, c.code, c.allow)
+		}
+	}
+}
