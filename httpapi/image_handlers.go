@@ -3,6 +3,7 @@ package httpapi
 import (
 	"fmt"
 	"log/slog"
+	"mime"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -139,7 +140,7 @@ func (s *Server) original(w http.ResponseWriter, r *http.Request) error {
 	h.Set("Content-Type", im.ContentType())
 	h.Set("ETag", `"`+im.SHA256+`"`)
 	h.Set("Cache-Control", "private, max-age=3600")
-	h.Set("Content-Disposition", fmt.Sprintf("inline; filename=%q", downloadName(im)))
+	h.Set("Content-Disposition", contentDisposition(im))
 	http.ServeContent(&contentErrors{ResponseWriter: w, r: r, log: s.log}, r, "", im.CreatedAt, rc)
 	return nil
 }
@@ -188,11 +189,15 @@ func (w *contentErrors) Write(b []byte) (int, error) {
 	return w.ResponseWriter.Write(b)
 }
 
-func downloadName(im *imgmgr.Image) string {
+// contentDisposition names the download: the uploaded filename, quoted, or
+// in the RFC 6266 filename* form when it is not ASCII; else id.format.
+func contentDisposition(im *imgmgr.Image) string {
 	if im.Filename != "" {
-		return url.PathEscape(im.Filename)
+		if cd := mime.FormatMediaType("inline", map[string]string{"filename": im.Filename}); cd != "" {
+			return cd
+		}
 	}
-	return im.ID + "." + im.Format
+	return mime.FormatMediaType("inline", map[string]string{"filename": im.ID + "." + im.Format})
 }
 
 func (s *Server) listAlbums(w http.ResponseWriter, r *http.Request) error {

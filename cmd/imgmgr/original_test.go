@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"mime"
 	"strings"
 	"testing"
 
@@ -48,5 +49,24 @@ func TestOriginalRefusalsAreJSON(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 206 || string(b) != string(data[:10]) {
 		t.Fatalf("If-Match the ETag with a range: %d, %d bytes", resp.StatusCode, len(b))
+	}
+}
+
+// Regression: Content-Disposition carried the filename percent-encoded
+// inside a plain filename="..." parameter, so a browser saved
+// "grizzly b\u00e4r.jpg" as "grizzly%20b%C3%A4r.jpg". Non-ASCII names need the
+// RFC 6266 filename* form, and quotes must not break the header.
+func TestOriginalDownloadName(t *testing.T) {
+	ts := startServer(t)
+	data := testenv.ReadImage(t, "photo/concert.jpg")
+	for _, name := range []string{"plain.jpg", "grizzly bär.jpg", `say "cheese".jpg`} {
+		_, out := ts.upload(ts.token, nil, filePart{name, data})
+		resp := ts.do("GET", "/api/v1/images/"+out.Results[0].Image.ID+"/original", ts.token, nil, nil)
+		resp.Body.Close()
+		cd := resp.Header.Get("Content-Disposition")
+		disp, params, err := mime.ParseMediaType(cd)
+		if err != nil || disp != "inline" || params["filename"] != name {
+			t.Errorf("upload %q: Content-Disposition %q parses to %q %q (%v)", name, cd, disp, params["filename"], err)
+		}
 	}
 }
