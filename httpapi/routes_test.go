@@ -3,10 +3,12 @@ package httpapi
 import (
 	"encoding/json"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 )
 
 // Regression: the "/api/" catch-all answered every known path with a wrong
@@ -38,5 +40,31 @@ func TestUnmatchedAPIRoutesAnswerJSON(t *testing.T) {
 			t.Errorf("%s %s: %d %q Allow %q, want %d %q Allow %q", c.method, c.path, w.Code, body.Error.Code,
 				w.Header().Get("Allow"), c.status, c.code, c.allow)
 		}
+	}
+}
+
+// Regression: the adapter re-panicked http.ErrAbortHandler before its
+// deferred bookkeeping, so every aborted request left the in-flight gauge
+// one higher for ever (and went uncounted).
+func TestAbortedRequestLeavesNoInFlight(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	s := New(Deps{Registry: reg, Logger: slog.New(slog.DiscardHandler), Mounts: []Mount{{
+		Pattern: "GET /api/v1/abort",
+		Handler: func(w http.ResponseWriter, r *http.Request) error { panic(http.ErrAbortHandler) },
+	}}})
+	func() {
+		defer func() {
+			if p := recover(); p != http.ErrAbortHandler {
+				t.Errorf("recovered %v, want http.ErrAbortHandler passed on", p)
+			}
+		}()
+		s.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/api/v1/abort", nil))
+	}()
+	var m dto.Metric
+	if err := s.metrics.inflight.Write(&m); err != nil || m.GetGauge().GetValue() != 0 {
+		t.Errorf("in-flight gauge = %v (%v) after the request ended, want 0", m.GetGauge().GetValue(), err)
+	}
+	if err := s.metrics.requests.WithLabelValues("GET /api/v1/abort", "200").Write(&m); err != nil || m.GetCounter().GetValue() != 1 {
+		t.Errorf("aborted request counted %v times (%v), want 1", m.GetCounter().GetValue(), err)
 	}
 }
