@@ -113,7 +113,7 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger) (a *app, er
 	a.ingest, err = ingest.New(ingest.Config{
 		MaxFileBytes: cfg.Upload.MaxFileBytes, MemoryThreshold: cfg.Upload.MemoryThreshold, TempDir: tmp,
 		MaxPixels: cfg.Limits.MaxPixels, MaxFrames: cfg.Limits.MaxFrames, MaxTotalPixels: cfg.Limits.MaxTotalPixels,
-		ScanFailOpen: cfg.Scan.FailOpen,
+		MaxConcurrent: cfg.Upload.MaxConcurrent, ScanFailOpen: cfg.Scan.FailOpen,
 	}, ingest.Deps{Meta: a.meta, Blobs: a.blobs, Locks: locks, Decoder: vips.Decoder{}, Metrics: a.reg, Logger: log})
 	if err != nil {
 		return nil, err
@@ -121,9 +121,10 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger) (a *app, er
 	mp := upload.NewMultipart(upload.MultipartConfig{MaxFiles: cfg.Upload.MaxFilesPerUpload}, a.ingest, nil)
 	a.handler = httpapi.New(httpapi.Deps{
 		Auth: a.auth, Images: a.images, Meta: a.meta, Upload: mp,
-		Ready:    map[string]httpapi.Checker{"database": a.meta, "storage": a.blobs},
-		UI:       web.Handler(),
-		Registry: a.reg, Logger: log,
+		Ready:       map[string]httpapi.Checker{"database": a.meta, "storage": a.blobs},
+		UI:          web.Handler(),
+		CORSOrigins: cfg.Server.CORSOrigins,
+		Registry:    a.reg, Logger: log,
 	})
 	log.Info("http: routes ready")
 	return a, nil
