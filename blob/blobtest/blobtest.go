@@ -69,6 +69,24 @@ func Run(t *testing.T, s blob.Store) {
 			t.Fatalf("after Delete: %v", err)
 		}
 	})
+	t.Run("KeyPrefixOfAnother", func(t *testing.T) {
+		// Regression (localfs): a short key maps onto the shard directory
+		// of a longer one ("test/dirs/ab" onto the "ab" of "test/dirs/abcdef");
+		// Stat reported the directory as a blob and Delete failed on it.
+		mustPut(t, s, "test/dirs/abcdef", []byte("x"))
+		if _, err := s.Stat(ctx, "test/dirs/ab"); imgmgr.KindOf(err) != imgmgr.KindNotFound {
+			t.Errorf("Stat of a key never put: %v, want NotFound", err)
+		}
+		if _, err := s.Get(ctx, "test/dirs/ab", 0, -1); imgmgr.KindOf(err) != imgmgr.KindNotFound {
+			t.Errorf("Get of a key never put: %v, want NotFound", err)
+		}
+		if err := s.Delete(ctx, "test/dirs/ab"); err != nil {
+			t.Errorf("Delete of a key never put: %v", err)
+		}
+		if got := read(t, s, "test/dirs/abcdef", 0, -1); string(got) != "x" {
+			t.Errorf("the longer key now reads %q", got)
+		}
+	})
 	t.Run("BadKeys", func(t *testing.T) {
 		for _, k := range []string{"", "../etc/passwd", "test/../../x", "/abs", "test//x", "Test/UP", "test/.hidden", "a\\b", "test/x\x00"} {
 			if _, err := s.Put(ctx, k, strings.NewReader("x")); imgmgr.KindOf(err) != imgmgr.KindInvalid {
