@@ -87,6 +87,7 @@ func Run(t *testing.T, s blob.Store) {
 			t.Errorf("the longer key now reads %q", got)
 		}
 	})
+	t.Run("Seeker", func(t *testing.T) { testSeeker(t, s) })
 	t.Run("BadKeys", func(t *testing.T) {
 		for _, k := range []string{"", "../etc/passwd", "test/../../x", "/abs", "test//x", "Test/UP", "test/.hidden", "a\\b", "test/x\x00"} {
 			if _, err := s.Put(ctx, k, strings.NewReader("x")); imgmgr.KindOf(err) != imgmgr.KindInvalid {
@@ -168,4 +169,40 @@ func read(t *testing.T, s blob.Store, key string, off, n int64) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// testSeeker checks blob.OpenSeeker over s, as http.ServeContent uses it
+// for ranged originals. Regression: the ranged-Get reader of stores that
+// are not Openers (s3) took an unknown whence for io.SeekStart.
+func testSeeker(t *testing.T, s blob.Store) {
+	data := []byte("0123456789abcdefghij")
+	mustPut(t, s, "test/seek", data)
+	rs, info, err := blob.OpenSeeker(context.Background(), s, "test/seek")
+	if err != nil || info.Size != int64(len(data)) {
+		t.Fatalf("OpenSeeker = %+v, %v", info, err)
+	}
+	defer rs.Close()
+	if n, err := rs.Seek(0, io.SeekEnd); n != int64(len(data)) || err != nil {
+		t.Fatalf("Seek(0, End) = %d, %v", n, err)
+	}
+	for _, c := range []struct {
+		off    int64
+		whence int
+		n      int
+		want   string
+	}{{10, io.SeekStart, 5, "abcde"}, {2, io.SeekCurrent, 3, "hij"}, {-20, io.SeekEnd, 4, "0123"}, {0, io.SeekStart, 2, "01"}} {
+		if _, err := rs.Seek(c.off, c.whence); err != nil {
+			t.Fatalf("Seek(%d, %d): %v", c.off, c.whence, err)
+		}
+		b := make([]byte, c.n)
+		if _, err := io.ReadFull(rs, b); err != nil || string(b) != c.want {
+			t.Fatalf("after Seek(%d, %d) read %q, %v; want %q", c.off, c.whence, b, err, c.want)
+		}
+	}
+	if _, err := rs.Seek(0, 42); err == nil {
+		t.Error("Seek with an unknown whence succeeded")
+	}
+	if _, err := rs.Seek(-1, io.SeekStart); err == nil {
+		t.Error("Seek to a negative position succeeded")
+	}
 }
