@@ -68,3 +68,23 @@ func TestAbortedRequestLeavesNoInFlight(t *testing.T) {
 		t.Errorf("aborted request counted %v times (%v), want 1", m.GetCounter().GetValue(), err)
 	}
 }
+
+// Regression: with CORS on, only responses to allowed origins carried
+// Vary: Origin, so a browser cache could keep an original fetched by an
+// <img> (no Origin, no Access-Control-Allow-Origin) and replay it to a
+// fetch() from the UI's origin, which then failed CORS. Every response
+// must vary on Origin once CORS is enabled.
+func TestCORSVariesOnOriginAlways(t *testing.T) {
+	h := withCORS([]string{"https://app.example"}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	for _, origin := range []string{"", "https://app.example", "https://other.example"} {
+		r := httptest.NewRequest("GET", "/api/v1/images/x/original", nil)
+		if origin != "" {
+			r.Header.Set("Origin", origin)
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if got := w.Header().Values("Vary"); len(got) != 1 || got[0] != "Origin" {
+			t.Errorf("Origin %q: Vary %q, want [Origin]", origin, got)
+		}
+	}
+}
