@@ -177,3 +177,15 @@ func TestUploadToOthersAlbumRevealsNothing(t *testing.T) {
 		t.Fatalf("alice's albums after bob's uploads: %+v", albums)
 	}
 }
+
+// Regression: an admin could PATCH their own role to "user"; the only admin
+// of an instance thereby locked everyone out of user management (deleting
+// oneself was already refused, demoting oneself was not).
+func TestAdminCannotDemoteSelf(t *testing.T) {
+	ts := startServer(t)
+	var me struct{ ID string }
+	ts.doJSON("GET", "/api/v1/me", ts.token, nil, 200, &me)
+	ts.doJSON("PATCH", "/api/v1/users/"+me.ID, ts.token, map[string]string{"role": "user"}, 409, nil)
+	ts.doJSON("GET", "/api/v1/users", ts.token, nil, 200, nil)
+	ts.doJSON("PATCH", "/api/v1/users/"+me.ID, ts.token, map[string]string{"role": "admin"}, 200, nil)
+}
