@@ -323,6 +323,9 @@ func (s *Service) Bootstrap(ctx context.Context, username, password string) (cre
 		generatedPassword = password
 	}
 	if _, err := s.CreateUser(ctx, username, password, imgmgr.RoleAdmin); err != nil {
+		if imgmgr.KindOf(err) == imgmgr.KindConflict {
+			return "", "", nil // another replica created the first admin since we counted
+		}
 		return "", "", err
 	}
 	return username, generatedPassword, nil

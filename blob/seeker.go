@@ -67,6 +67,8 @@ func (r *rangeReader) Seek(offset int64, whence int) (int64, error) {
 		abs = r.off + offset
 	case io.SeekEnd:
 		abs = r.size + offset
+	default:
+		return 0, errors.New("blob: invalid whence")
 	}
 	if abs < 0 {
 		return 0, errors.New("blob: negative position")

@@ -34,7 +34,7 @@ type Server struct {
 	ShutdownTimeout Duration `json:"shutdown_timeout"` // drain bound on SIGTERM; default 20s
 	TrustedProxies  []string `json:"trusted_proxies"`  // CIDRs whose X-Forwarded-* headers are believed
 	CORSOrigins     []string `json:"cors_origins"`     // allowed browser origins; "*" for any
-	MaxConnections  int      `json:"max_connections"`  // open connections cap; default 1024
+	MaxConnections  int      `json:"max_connections"`  // open connections cap; default 1024; 0 = no cap
 }
 
 // Database selects the metadata store.

@@ -72,6 +72,17 @@ func TestBadValuesNameTheKey(t *testing.T) {
 		{"clamd", "", map[string]string{"IMGMGR_SCAN_CLAMD_ADDRESS": "127.0.0.1:3310"}, "scan.clamd_address"},
 		{"proxy", `{"server":{"trusted_proxies":["nope"]}}`, nil, "server.trusted_proxies[0]"},
 		{"log level", `{"log":{"level":"loud"}}`, nil, "log.level"},
+		// Regression: these were accepted unchecked; a negative cap or
+		// timeout silently meant "unbounded" or failed far from start-up.
+		{"negative ingest cap", `{"upload":{"max_concurrent":-1}}`, nil, "upload.max_concurrent"},
+		{"negative scan timeout", `{"scan":{"timeout":"-5s"}}`, nil, "scan.timeout"},
+		{"negative scan parallelism", "", map[string]string{"IMGMGR_SCAN_MAX_PARALLEL": "-2"}, "scan.max_parallel"},
+		{"negative render queue", `{"delivery":{"render_queue":-1}}`, nil, "delivery.render_queue"},
+		{"negative render concurrency", `{"delivery":{"render_concurrency":-1}}`, nil, "delivery.render_concurrency"},
+		{"negative render timeout", `{"delivery":{"render_timeout":"-1s"}}`, nil, "delivery.render_timeout"},
+		{"negative cache size", `{"delivery":{"cache_max_bytes":-1}}`, nil, "delivery.cache_max_bytes"},
+		{"relative public url", `{"server":{"public_url":"images.example.com"}}`, nil, "server.public_url"},
+		{"cors origin with a path", `{"server":{"cors_origins":["https://app.example/ui"]}}`, nil, "server.cors_origins[0]"},
 	} {
 		_, err := load(t, c.file, c.env)
 		var ce *Error

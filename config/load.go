@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"reflect"
 	"strconv"
@@ -198,12 +199,14 @@ func (c Config) Validate() error {
 		{c.Upload.MaxFileBytes <= 0, "upload.max_file_bytes", "must be positive"},
 		{c.Upload.MemoryThreshold < 0 || c.Upload.MemoryThreshold > 64<<20, "upload.memory_threshold", "must be 0..64 MiB"},
 		{c.Upload.MaxFilesPerUpload <= 0, "upload.max_files_per_request", "must be positive"},
-		{c.Upload.MaxConcurrent < 0, "upload.max_concurrent", "must not be negative"},
+		{c.Upload.MaxConcurrent < 0, "upload.max_concurrent", "must not be negative (0 = 2 × cores)"},
 		{c.Upload.MaxConcurrentUser < 0, "upload.max_concurrent_per_user", "must not be negative"},
 		{c.Upload.TusMaxSize < 0, "upload.tus_max_size", "must not be negative"},
 		{c.Upload.TusExpiry <= 0, "upload.tus_expiry", "must be positive"},
 		{c.Upload.MaxUnfinished < 0, "upload.max_unfinished_per_user", "must not be negative"},
 		{c.Upload.ProgressEvery < 0, "upload.progress_every", "must not be negative"},
+		{c.Scan.Timeout < 0, "scan.timeout", "must not be negative"},
+		{c.Scan.MaxParallel < 0, "scan.max_parallel", "must not be negative"},
 		{c.Limits.MaxPixels <= 0, "limits.max_pixels", "must be positive"},
 		{c.Limits.MaxFrames <= 0, "limits.max_frames", "must be positive"},
 		{c.Limits.MaxTotalPixels <= 0, "limits.max_total_pixels", "must be positive"},
@@ -211,6 +214,10 @@ func (c Config) Validate() error {
 		{c.Auth.AccessTTL <= 0, "auth.access_ttl", "must be positive"},
 		{c.Auth.RefreshTTL <= 0, "auth.refresh_ttl", "must be positive"},
 		{c.Delivery.SignatureSize < 8 || c.Delivery.SignatureSize > 32, "delivery.signature_size", "must be 8..32 bytes"},
+		{c.Delivery.CacheMaxBytes < 0, "delivery.cache_max_bytes", "must not be negative"},
+		{c.Delivery.RenderConcurrency < 0, "delivery.render_concurrency", "must not be negative"},
+		{c.Delivery.RenderQueue < 0, "delivery.render_queue", "must not be negative"},
+		{c.Delivery.RenderTimeout < 0, "delivery.render_timeout", "must not be negative"},
 		{!oneOf(c.Log.Level, "debug", "info", "warn", "error"), "log.level", "must be debug, info, warn or error"},
 		{!oneOf(c.Log.Format, "", "json", "text"), "log.format", "must be json or text"},
 	}
@@ -219,13 +226,28 @@ func (c Config) Validate() error {
 			return keyErr(ch.key, "%s", ch.what)
 		}
 	}
-	for i, p := range c.Server.TrustedProxies {
+	return c.Server.validateAddresses()
+}
+
+// validateAddresses checks the server's lists of addresses and its URL.
+func (s Server) validateAddresses() error {
+	for i, p := range s.TrustedProxies {
 		if _, _, err := net.ParseCIDR(p); err != nil && net.ParseIP(p) == nil {
 			return keyErr(fmt.Sprintf("server.trusted_proxies[%d]", i), "%q is not a CIDR or IP", p)
 		}
 	}
+	for i, o := range s.CORSOrigins {
+		if u, err := url.Parse(strings.TrimRight(o, "/")); o != "*" && (err != nil || !isHTTP(u) || u.Path != "" || u.RawQuery != "") {
+			return keyErr(fmt.Sprintf("server.cors_origins[%d]", i), "%q is not \"*\" or an origin like https://app.example", o)
+		}
+	}
+	if u, err := url.Parse(s.PublicURL); s.PublicURL != "" && (err != nil || !isHTTP(u)) {
+		return keyErr("server.public_url", "%q is not an absolute http(s) URL", s.PublicURL)
+	}
 	return nil
 }
+
+func isHTTP(u *url.URL) bool { return (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" }
 
 func oneOf(s string, opts ...string) bool {
 	for _, o := range opts {

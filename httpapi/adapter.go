@@ -58,10 +58,8 @@ func (s *Server) adapt(route string, h HandlerFunc) http.Handler {
 		r.Body = body
 		s.metrics.inflight.Inc()
 		defer func() {
-			if p := recover(); p != nil {
-				if p == http.ErrAbortHandler {
-					panic(p)
-				}
+			p := recover()
+			if p != nil && p != http.ErrAbortHandler {
 				err := imgmgr.Internal("panic", fmt.Errorf("%v\n%s", p, debug.Stack()))
 				if !rec.wrote {
 					WriteError(rec, r, s.log, err)
@@ -73,6 +71,9 @@ func (s *Server) adapt(route string, h HandlerFunc) http.Handler {
 			s.metrics.received.Add(float64(body.n))
 			s.metrics.requests.WithLabelValues(route, strconv.Itoa(rec.statusCode())).Inc()
 			s.metrics.latency.WithLabelValues(route).Observe(time.Since(start).Seconds())
+			if p == http.ErrAbortHandler {
+				panic(p) // the server aborts the connection
+			}
 		}()
 		if err := h(rec, r); err != nil {
 			if rec.wrote {

@@ -113,6 +113,9 @@ func (s *Server) updateUser(w http.ResponseWriter, r *http.Request) error {
 	if !p.IsAdmin() && (id != p.UserID || in.Role != nil) {
 		return imgmgr.Errorf(imgmgr.KindPermission, "forbidden", "you may change only your own password")
 	}
+	if in.Role != nil && id == p.UserID && *in.Role != p.Role { // the last admin must not lock everyone out
+		return imgmgr.Errorf(imgmgr.KindConflict, "cannot_change_own_role", "you cannot change your own role")
+	}
 	u, err := s.deps.Meta.FindUserByID(r.Context(), id)
 	if err != nil {
 		return err

@@ -2,6 +2,8 @@ package httpapi
 
 import (
 	"fmt"
+	"log/slog"
+	"mime"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -138,16 +140,64 @@ func (s *Server) original(w http.ResponseWriter, r *http.Request) error {
 	h.Set("Content-Type", im.ContentType())
 	h.Set("ETag", `"`+im.SHA256+`"`)
 	h.Set("Cache-Control", "private, max-age=3600")
-	h.Set("Content-Disposition", fmt.Sprintf("inline; filename=%q", downloadName(im)))
-	http.ServeContent(w, r, "", im.CreatedAt, rc)
+	h.Set("Content-Disposition", contentDisposition(im))
+	http.ServeContent(&contentErrors{ResponseWriter: w, r: r, log: s.log}, r, "", im.CreatedAt, rc)
 	return nil
 }
 
-func downloadName(im *imgmgr.Image) string {
-	if im.Filename != "" {
-		return url.PathEscape(im.Filename)
+// contentErrors turns the refusals http.ServeContent writes itself (412 on
+// If-Match, 416 on a bad Range, 500 on a failed seek) into the API's JSON
+// error body. A 416 keeps its Content-Range; no error names a download.
+type contentErrors struct {
+	http.ResponseWriter
+	r      *http.Request
+	log    *slog.Logger
+	failed int // the error status written, 0 before
+}
+
+func (w *contentErrors) WriteHeader(code int) {
+	if code < 400 || w.failed != 0 {
+		w.ResponseWriter.WriteHeader(code)
+		return
 	}
-	return im.ID + "." + im.Format
+	w.failed = code
+	var d ErrorDetail
+	switch code {
+	case http.StatusPreconditionFailed:
+		d = ErrorDetail{Code: "precondition_failed", Message: "the image does not match If-Match or If-Unmodified-Since"}
+	case http.StatusRequestedRangeNotSatisfiable:
+		d = ErrorDetail{Code: "range_not_satisfiable", Message: "the range lies outside the image"}
+	default:
+		d = Detail(imgmgr.Internal("httpapi.original", fmt.Errorf("ServeContent answered %d", code)))
+	}
+	h := w.Header()
+	for _, k := range []string{"Content-Disposition", "Content-Length", "ETag", "Last-Modified"} {
+		h.Del(k)
+	}
+	writeJSON(w.ResponseWriter, code, ErrorBody{Error: d})
+}
+
+// Write drops ServeContent's plain-text message after a JSON error; the
+// message of a server error goes to the log.
+func (w *contentErrors) Write(b []byte) (int, error) {
+	if w.failed >= 500 {
+		w.log.ErrorContext(w.r.Context(), "serving original", "status", w.failed, "err", strings.TrimSpace(string(b)))
+	}
+	if w.failed != 0 {
+		return len(b), nil
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// contentDisposition names the download: the uploaded filename, quoted, or
+// in the RFC 6266 filename* form when it is not ASCII; else id.format.
+func contentDisposition(im *imgmgr.Image) string {
+	if im.Filename != "" {
+		if cd := mime.FormatMediaType("inline", map[string]string{"filename": im.Filename}); cd != "" {
+			return cd
+		}
+	}
+	return mime.FormatMediaType("inline", map[string]string{"filename": im.ID + "." + im.Format})
 }
 
 func (s *Server) listAlbums(w http.ResponseWriter, r *http.Request) error {

@@ -7,6 +7,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -130,12 +131,29 @@ func (s *Server) routes() {
 		}
 		s.handle(m.Pattern, h)
 	}
-	s.handle("/api/", func(w http.ResponseWriter, r *http.Request) error {
-		return errNoRoute
-	})
+	s.handle("/api/", s.noRoute)
 	if s.deps.UI != nil {
 		s.mux.Handle("/", s.deps.UI)
 	}
+}
+
+// noRoute answers API paths no pattern serves: a JSON 405 with Allow when
+// the path is served for other methods, else a JSON 404.
+func (s *Server) noRoute(w http.ResponseWriter, r *http.Request) error {
+	var allow []string
+	for _, m := range []string{"DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"} {
+		probe := &http.Request{Method: m, URL: r.URL, Host: r.Host, Header: http.Header{}}
+		if _, pattern := s.mux.Handler(probe); pattern != "" && pattern != "/api/" {
+			allow = append(allow, m)
+		}
+	}
+	if len(allow) == 0 {
+		return errNoRoute
+	}
+	w.Header().Set("Allow", strings.Join(allow, ", "))
+	writeJSON(w, http.StatusMethodNotAllowed, ErrorBody{Error: ErrorDetail{Code: "method_not_allowed",
+		Message: r.Method + " is not allowed here; use " + strings.Join(allow, ", ")}})
+	return nil
 }
 
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {

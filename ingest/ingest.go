@@ -364,10 +364,9 @@ func (s *Service) resolveAlbum(ctx context.Context, req Request) (string, error)
 	if req.Album == "" {
 		return "", nil
 	}
-	if a, err := s.deps.Meta.FindAlbum(ctx, req.Album); err == nil {
-		if a.OwnerID != req.Owner.UserID {
-			return "", imgmgr.ErrNotFound("album")
-		}
+	// Someone else's album id is treated like any name, so an upload cannot
+	// tell whether the id exists.
+	if a, err := s.deps.Meta.FindAlbum(ctx, req.Album); err == nil && a.OwnerID == req.Owner.UserID {
 		return a.ID, nil
 	}
 	for range 2 {

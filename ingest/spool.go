@@ -43,8 +43,13 @@ func (s *spooled) Reader() (io.Reader, error) {
 // dir, hashing and counting; past maxBytes it stops reading and fails with
 // KindTooLarge. On error nothing is left behind.
 func spool(r io.Reader, dir string, memMax, maxBytes int64) (*spooled, error) {
+	return spoolWith(r, func() (*os.File, error) { return os.CreateTemp(dir, "ingest-*") }, memMax, maxBytes)
+}
+
+// spoolWith is spool with the temp file made by create.
+func spoolWith(r io.Reader, create func() (*os.File, error), memMax, maxBytes int64) (*spooled, error) {
 	h := sha256.New()
-	lim := &io.LimitedReader{R: r, N: maxBytes + 1}
+	lim := &io.LimitedReader{R: readSide{r}, N: maxBytes + 1}
 	// Fill memory first.
 	var b bytes.Buffer
 	b.Grow(int(min(memMax, 64<<10) + 1))
@@ -59,7 +64,7 @@ func spool(r io.Reader, dir string, memMax, maxBytes int64) (*spooled, error) {
 		h.Write(b.Bytes())
 		return finish(&spooled{mem: b.Bytes(), size: n}, h, b.Bytes()), nil
 	}
-	f, err := os.CreateTemp(dir, "ingest-*")
+	f, err := create()
 	if err != nil {
 		return nil, imgmgr.Internal("ingest.spool", err)
 	}
@@ -69,7 +74,10 @@ func spool(r io.Reader, dir string, memMax, maxBytes int64) (*spooled, error) {
 	total, err := io.Copy(w, io.MultiReader(&b, lim))
 	if err != nil {
 		s.Close()
-		return nil, readErr(err)
+		if errors.As(err, new(readFailure)) {
+			return nil, readErr(err)
+		}
+		return nil, imgmgr.Internal("ingest.spool", err) // writing the temp file failed
 	}
 	if total > maxBytes {
 		s.Close()
@@ -108,6 +116,24 @@ func finish(s *spooled, h hash.Hash, head []byte) *spooled {
 func tooLarge(max int64) error {
 	return imgmgr.Errorf(imgmgr.KindTooLarge, "file_too_large", "file exceeds the limit of %d bytes", max)
 }
+
+// readSide marks the errors of the upload stream, so that spool can tell
+// them from failed writes of its temp file.
+type readSide struct{ r io.Reader }
+
+func (rs readSide) Read(p []byte) (int, error) {
+	n, err := rs.r.Read(p)
+	if err != nil && err != io.EOF {
+		err = readFailure{err}
+	}
+	return n, err
+}
+
+// readFailure is an error of the stream being spooled.
+type readFailure struct{ err error }
+
+func (e readFailure) Error() string { return e.err.Error() }
+func (e readFailure) Unwrap() error { return e.err }
 
 // readErr keeps a client-caused read error (its *imgmgr.Error) and reports
 // any other as a broken upload stream.

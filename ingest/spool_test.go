@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/imgmgr/imgmgr"
@@ -72,6 +73,29 @@ func TestSpoolBrokenStreamLeavesNothing(t *testing.T) {
 	_, err := spool(&failingReader{n: 100_000}, dir, 1024, 1<<20)
 	if imgmgr.CodeOf(err) != "upload_interrupted" || imgmgr.KindOf(err) != imgmgr.KindInvalid {
 		t.Fatalf("err = %v", err)
+	}
+	if left, _ := os.ReadDir(dir); len(left) != 0 {
+		t.Fatalf("%d temp files left", len(left))
+	}
+}
+
+// Regression: spool reported every io.Copy error as the client's broken
+// stream (400 upload_interrupted, and the multipart request stopped), so a
+// full disk or any failed write of the temp file looked like a bad client.
+// A failed write is an internal error; the temp file still goes.
+func TestSpoolWriteFailureIsInternal(t *testing.T) {
+	dir := t.TempDir()
+	readOnly := func() (*os.File, error) {
+		name := filepath.Join(dir, "ingest-readonly")
+		if err := os.WriteFile(name, nil, 0o600); err != nil {
+			return nil, err
+		}
+		return os.Open(name) // writes fail with EBADF
+	}
+	data := bytes.Repeat([]byte("x"), 10_000)
+	_, err := spoolWith(bytes.NewReader(data), readOnly, 1024, 1<<20)
+	if err == nil || imgmgr.KindOf(err) != imgmgr.KindInternal {
+		t.Fatalf("err = %v (kind %v), want an internal error", err, imgmgr.KindOf(err))
 	}
 	if left, _ := os.ReadDir(dir); len(left) != 0 {
 		t.Fatalf("%d temp files left", len(left))

@@ -100,7 +100,9 @@ func (m *Multipart) Receive(r *http.Request, owner imgmgr.Principal) (*Response,
 		name := part.FormName()
 		if part.FileName() == "" && name != "file" {
 			if err := m.field(part, name, &req, &size); err != nil {
-				return nil, err
+				// Files before the field may be stored: answer with them.
+				resp.Results = append(resp.Results, failed("", req.UploadID, err))
+				break
 			}
 			continue
 		}

@@ -166,9 +166,9 @@ func (s *Store) Open(ctx context.Context, key string) (*os.File, blob.Info, erro
 		return nil, blob.Info{}, notFound(op, err)
 	}
 	st, err := f.Stat()
-	if err != nil {
+	if err != nil || !st.Mode().IsRegular() {
 		f.Close()
-		return nil, blob.Info{}, imgmgr.Internal(op, err)
+		return nil, blob.Info{}, notRegular(op, err)
 	}
 	return f, blob.Info{Key: key, Size: st.Size(), ModTime: st.ModTime()}, nil
 }
@@ -200,6 +200,9 @@ func (s *Store) Stat(ctx context.Context, key string) (blob.Info, error) {
 	if err != nil {
 		return blob.Info{}, notFound(op, err)
 	}
+	if !st.Mode().IsRegular() {
+		return blob.Info{}, notRegular(op, nil)
+	}
 	return blob.Info{Key: key, Size: st.Size(), ModTime: st.ModTime()}, nil
 }
 
@@ -209,7 +212,11 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	if err := blob.CheckKey(op, key); err != nil {
 		return err
 	}
-	if err := os.Remove(s.path(key)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	p := s.path(key)
+	if st, err := os.Lstat(p); err == nil && st.IsDir() {
+		return nil // a shard directory of longer keys: no blob has this key
+	}
+	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return imgmgr.Internal(op, err)
 	}
 	return nil
@@ -231,6 +238,15 @@ func notFound(op string, err error) error {
 		return &imgmgr.Error{Kind: imgmgr.KindNotFound, Code: "not_found", Op: op, Message: "blob not found"}
 	}
 	return imgmgr.Internal(op, err)
+}
+
+// notRegular reports a path that is not a blob file: a failed Stat is
+// internal; a directory (the shard directory of longer keys) is not found.
+func notRegular(op string, err error) error {
+	if err != nil {
+		return imgmgr.Internal(op, err)
+	}
+	return notFound(op, fs.ErrNotExist)
 }
 
 type readCloser struct {

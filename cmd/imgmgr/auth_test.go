@@ -149,3 +149,43 @@ func TestAPIKeys(t *testing.T) {
 	ts.doJSON("DELETE", "/api/v1/apikeys/"+created.APIKey.ID, ts.token, nil, 204, nil)
 	ts.doJSON("GET", "/api/v1/images", created.Key, nil, 401, nil)
 }
+
+// Regression: an upload's album field was looked up as an id first, and an
+// id of someone else's album answered 404 while an unknown id made an album
+// of that name (201): the difference told anyone that the id existed. Another
+// user's album id must behave exactly like an unknown one.
+func TestUploadToOthersAlbumRevealsNothing(t *testing.T) {
+	ts := startServer(t)
+	alice, bob := ts.newUser("alice"), ts.newUser("bob")
+	var album struct{ ID string }
+	ts.doJSON("POST", "/api/v1/albums", alice, map[string]string{"name": "private trip"}, 201, &album)
+	img := testenv.ReadImage(t, "photo/concert.jpg")
+	for _, name := range []string{album.ID, "0190d5e0-0000-7000-8000-000000000000"} {
+		status, out := ts.upload(bob, map[string]string{"album": name}, filePart{"a.jpg", img})
+		if status != 201 || out.Results[0].Image == nil {
+			t.Fatalf("album %q: %d %+v", name, status, out)
+		}
+	}
+	var albums struct {
+		Albums []struct {
+			ID    string
+			Count int
+		} `json:"albums"`
+	}
+	ts.doJSON("GET", "/api/v1/albums", alice, nil, 200, &albums)
+	if len(albums.Albums) != 1 || albums.Albums[0].Count != 0 {
+		t.Fatalf("alice's albums after bob's uploads: %+v", albums)
+	}
+}
+
+// Regression: an admin could PATCH their own role to "user"; the only admin
+// of an instance thereby locked everyone out of user management (deleting
+// oneself was already refused, demoting oneself was not).
+func TestAdminCannotDemoteSelf(t *testing.T) {
+	ts := startServer(t)
+	var me struct{ ID string }
+	ts.doJSON("GET", "/api/v1/me", ts.token, nil, 200, &me)
+	ts.doJSON("PATCH", "/api/v1/users/"+me.ID, ts.token, map[string]string{"role": "user"}, 409, nil)
+	ts.doJSON("GET", "/api/v1/users", ts.token, nil, 200, nil)
+	ts.doJSON("PATCH", "/api/v1/users/"+me.ID, ts.token, map[string]string{"role": "admin"}, 200, nil)
+}

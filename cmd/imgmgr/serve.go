@@ -5,10 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"strconv"
 	"time"
+
+	"golang.org/x/net/netutil"
 
 	"github.com/imgmgr/imgmgr/config"
 	"github.com/imgmgr/imgmgr/observe"
@@ -31,18 +34,12 @@ func serve(ctx context.Context, cfg config.Config, stdout io.Writer, getenv func
 	} else if user != "" {
 		log.Info("auth: created first admin", "username", user)
 	}
-	ln, err := net.Listen("tcp", net.JoinHostPort(cfg.Server.Host, strconv.Itoa(cfg.Server.Port)))
+	ln, err := listen(cfg)
 	if err != nil {
-		return fmt.Errorf("server.port: %w", err)
+		return err
 	}
-	srv := &http.Server{
-		Handler:           a.handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          nil,
-	}
-	log.Info("http: listening", "addr", ln.Addr().String())
+	srv := httpServer(a.handler, log)
+	log.Info("http: listening", "addr", ln.Addr().String(), "max_connections", cfg.Server.MaxConnections)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -59,4 +56,31 @@ func serve(ctx context.Context, cfg config.Config, stdout io.Writer, getenv func
 	srv.Close()
 	log.Info("stopped")
 	return nil
+}
+
+// listen opens the server's socket, capped at server.max_connections open
+// connections (0 = no cap): past the cap new connections wait in the
+// kernel's accept queue until one closes.
+func listen(cfg config.Config) (net.Listener, error) {
+	ln, err := net.Listen("tcp", net.JoinHostPort(cfg.Server.Host, strconv.Itoa(cfg.Server.Port)))
+	if err != nil {
+		return nil, fmt.Errorf("server.port: %w", err)
+	}
+	if n := cfg.Server.MaxConnections; n > 0 {
+		ln = netutil.LimitListener(ln, n)
+	}
+	return ln, nil
+}
+
+// httpServer is the HTTP server around h. Request bodies have no overall
+// deadline (large uploads are slow); headers must arrive within 10s. The
+// server's own complaints (TLS, bad requests) go to the structured log.
+func httpServer(h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
 }
