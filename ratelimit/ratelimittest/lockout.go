@@ -38,7 +38,7 @@ func testStore(t *testing.T, s ratelimit.LockoutStore) {
 	t0 := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 	for _, l := range []struct{ lock, want time.Time }{
 		{t0.Add(time.Hour), t0.Add(time.Hour)},
-		{t0.Add(time.Minute), t0.Add(time.Hour)},   // an earlier lock does not shorten it
+		{t0.Add(time.Minute), t0.Add(time.Hour)},       // an earlier lock does not shorten it
 		{t0.Add(2 * time.Hour), t0.Add(2 * time.Hour)}, // a later one extends it
 	} {
 		if err := s.Lock(ctx, "a", l.lock); err != nil {
