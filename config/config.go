@@ -23,6 +23,30 @@ type Config struct {
 	Auth     Auth     `json:"auth"`
 	Delivery Delivery `json:"delivery"`
 	Log      Log      `json:"log"`
+	Rate     Rate     `json:"ratelimit"`
+}
+
+// Rate sets the token buckets (per minute, with a burst). Per-principal
+// limits are multiplied by admin_factor for admins. In process by default;
+// shared through Redis when redis.url is set.
+type Rate struct {
+	Enabled            bool     `json:"enabled"`               // default true
+	IPPerMinute        float64  `json:"ip_per_minute"`         // every /api request per client IP; default 1200
+	IPBurst            int      `json:"ip_burst"`              // default 300
+	APIPerMinute       float64  `json:"api_per_minute"`        // authenticated requests per user or API key; default 1200
+	APIBurst           int      `json:"api_burst"`             // default 300
+	UploadsPerMinute   float64  `json:"uploads_per_minute"`    // upload requests per user or key; default 300
+	UploadsBurst       int      `json:"uploads_burst"`         // default 100
+	UploadMiBPerMinute float64  `json:"upload_mib_per_minute"` // upload bytes (MiB of Content-Length) per user or key; default 4096
+	UploadMiBBurst     int      `json:"upload_mib_burst"`      // default 4096 (also the largest single request that can pass)
+	LoginPerMinute     float64  `json:"login_per_minute"`      // login attempts per client IP; default 30
+	LoginBurst         int      `json:"login_burst"`           // default 10
+	RendersPerMinute   float64  `json:"renders_per_minute"`    // cache-missing variant renders per client IP; default 600
+	RendersBurst       int      `json:"renders_burst"`         // default 120
+	AdminFactor        float64  `json:"admin_factor"`          // default 10
+	LockoutFree        int      `json:"lockout_free"`          // failed logins per username+IP before delays; default 5
+	LockoutMax         Duration `json:"lockout_max"`           // longest lockout; default 15m
+	FailOpen           bool     `json:"fail_open"`             // allow requests when Redis is down; default false (503)
 }
 
 // Server is where and how the HTTP server listens.
@@ -173,5 +197,9 @@ func Default() Config {
 			FormatOrder: []string{"avif", "webp"}, PrivateTTL: Duration(time.Hour), Quality: map[string]int{"jpeg": 80, "webp": 79, "avif": 63, "jxl": 77},
 			Presets: map[string]string{"thumb": "rs:fill:320:320", "card": "rs:fit:800:800", "large": "rs:fit:1920:1920"}},
 		Log: Log{Level: "info"},
+		Rate: Rate{Enabled: true, IPPerMinute: 1200, IPBurst: 300, APIPerMinute: 1200, APIBurst: 300,
+			UploadsPerMinute: 300, UploadsBurst: 100, UploadMiBPerMinute: 4096, UploadMiBBurst: 4096,
+			LoginPerMinute: 30, LoginBurst: 10, RendersPerMinute: 600, RendersBurst: 120, AdminFactor: 10,
+			LockoutFree: 5, LockoutMax: Duration(15 * time.Minute)},
 	}
 }

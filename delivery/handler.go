@@ -53,6 +53,11 @@ func (s *Service) ServeVariant(w http.ResponseWriter, r *http.Request) error {
 		return s.send(w, r, ctype, size, body)
 	}
 	s.m.cache.WithLabelValues("miss").Inc()
+	if s.deps.RenderGate != nil {
+		if err := s.deps.RenderGate(r); err != nil {
+			return err
+		}
+	}
 	res, err := s.pool.do(ctx, t.key, t.format, s.cfg.RetryAfter, func(rctx contextT) (*rendered, error) {
 		return s.renderAndStore(rctx, im, req.opts, t, accept)
 	})

@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net/http"
 	"sync"
 	"time"
 
@@ -34,8 +35,11 @@ type Deps struct {
 	Variants meta.Variants
 	Blobs    blob.Store
 	Jobs     *jobs.Runner // eager presets: New registers its handler, so call New before Jobs.Start
-	Metrics  prometheus.Registerer
-	Logger   *slog.Logger
+	// RenderGate, when set, is asked before a render that missed the cache
+	// (e.g. a per-client rate limit); its error is the answer.
+	RenderGate func(r *http.Request) error
+	Metrics    prometheus.Registerer
+	Logger     *slog.Logger
 }
 
 // Service serves and manages variants. Safe for concurrent use.

@@ -17,9 +17,26 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
-	t, err := s.deps.Auth.Login(r.Context(), in.Username, in.Password)
+	ctx, ip, lock := r.Context(), s.ClientIP(r), s.deps.Limits.Lockout
+	if err := s.take(ctx, w, s.deps.Limits.Login, "login:"+ip, 1); err != nil {
+		return err
+	}
+	if lock != nil {
+		if err := lock.Check(ctx, in.Username, ip); err != nil {
+			return err
+		}
+	}
+	t, err := s.deps.Auth.Login(ctx, in.Username, in.Password)
+	if lock != nil && imgmgr.CodeOf(err) == "invalid_credentials" {
+		if _, ferr := lock.Failure(ctx, in.Username, ip); ferr != nil {
+			s.log.WarnContext(ctx, "recording a failed login", "err", ferr)
+		}
+	}
 	if err != nil {
 		return err
+	}
+	if lock != nil {
+		_ = lock.Success(ctx, in.Username, ip) // a stale counter only delays the next failures
 	}
 	writeJSON(w, http.StatusOK, t)
 	return nil

@@ -73,6 +73,9 @@ func (s *Server) authed(h HandlerFunc) HandlerFunc {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="imgmgr"`)
 			return err
 		}
+		if err := s.apiLimited(w, r, p); err != nil {
+			return err
+		}
 		return h(w, r.WithContext(imgmgr.WithPrincipal(r.Context(), p)))
 	}
 }

@@ -35,6 +35,7 @@ type Mount struct {
 	Pattern string      // ServeMux pattern, e.g. "GET /img/"
 	Handler HandlerFunc // errors are written by the adapter
 	Auth    bool        // require a bearer token or API key
+	Upload  bool        // POST/PATCH carry upload bytes: upload rate limits apply
 }
 
 // Deps are the services behind the routes.
@@ -48,6 +49,7 @@ type Deps struct {
 	Mounts      []Mount
 	UI          http.Handler // "/" (may be nil)
 	CORSOrigins []string     // allowed browser origins; "*" = any
+	Limits      Limits       // rate limits; the zero value applies none
 	Registry    *prometheus.Registry
 	Logger      *slog.Logger
 }
@@ -72,7 +74,7 @@ func New(d Deps) *Server {
 	}
 	s := &Server{deps: d, mux: http.NewServeMux(), log: d.Logger, metrics: newMetrics(d.Registry)}
 	s.routes()
-	s.handler = withRequestID(s.withAccessLog(withSecurityHeaders(withCORS(d.CORSOrigins, s.mux))))
+	s.handler = withRequestID(s.withAccessLog(withSecurityHeaders(withCORS(d.CORSOrigins, s.withIPLimit(s.mux)))))
 	return s
 }
 
@@ -106,7 +108,7 @@ func (s *Server) routes() {
 	s.handle("DELETE /api/v1/apikeys/{id}", s.authed(s.deleteAPIKey))
 
 	if s.deps.Upload != nil {
-		s.handle("POST /api/v1/images", s.authed(s.uploadImages))
+		s.handle("POST /api/v1/images", s.authed(s.uploadLimited(s.uploadImages)))
 	}
 	s.handle("GET /api/v1/images", s.authed(s.listImages))
 	s.handle("POST /api/v1/images/batch", s.authed(s.batchImages))
@@ -126,6 +128,9 @@ func (s *Server) routes() {
 
 	for _, m := range s.deps.Mounts {
 		h := m.Handler
+		if m.Upload {
+			h = s.uploadLimited(h)
+		}
 		if m.Auth {
 			h = s.authed(h)
 		}

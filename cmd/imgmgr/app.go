@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/netip"
 	"net/url"
 	"os"
@@ -112,14 +113,22 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger) (a *app, er
 	if err != nil {
 		return nil, err
 	}
-	dlv, err := a.openDelivery()
+	dlv, err := a.openDelivery(func(r *http.Request) error { return a.handler.RenderGate(r) })
+	if err != nil {
+		return nil, err
+	}
+	scanner, scanFn, err := a.scanner()
+	if err != nil {
+		return nil, err
+	}
+	limits, err := a.limits(sh)
 	if err != nil {
 		return nil, err
 	}
 	locks := &blob.Locks{}
 	a.images = images.New(images.Deps{Meta: a.meta, Blobs: a.blobs, Locks: locks, Views: sh.views,
 		OnOriginalGone: dlv.DeleteVariants, Logger: log})
-	if a.ingest, err = a.newIngest(locks, sh, dlv); err != nil {
+	if a.ingest, err = a.newIngest(locks, sh, dlv, scanFn); err != nil {
 		return nil, err
 	}
 	mounts, err := a.uploadMounts(ctx, sh)
@@ -131,6 +140,9 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger) (a *app, er
 	if sh.redis != nil {
 		ready["redis"] = redisChecker{sh.redis}
 	}
+	if scanner != nil {
+		ready["scanner"] = scanner
+	}
 	a.handler = httpapi.New(httpapi.Deps{
 		Auth: a.auth, Images: a.images, Meta: a.meta, Signer: dlv,
 		Upload:      upload.NewMultipart(upload.MultipartConfig{MaxFiles: cfg.Upload.MaxFilesPerUpload, ProgressEvery: cfg.Upload.ProgressEvery.D()}, a.ingest, sh.bus),
@@ -138,13 +150,14 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger) (a *app, er
 		Ready:       ready,
 		UI:          web.Handler(),
 		CORSOrigins: cfg.Server.CORSOrigins,
+		Limits:      limits,
 		Registry:    a.reg, Logger: log,
 	})
 	log.Info("http: routes ready")
 	return a, nil
 }
 
-func (a *app) newIngest(locks *blob.Locks, sh *shared, dlv *delivery.Service) (*ingest.Service, error) {
+func (a *app) newIngest(locks *blob.Locks, sh *shared, dlv *delivery.Service, scanFn ingest.ScanFunc) (*ingest.Service, error) {
 	cfg := a.cfg
 	tmp := dataPath(cfg, cfg.Upload.TempDir, "tmp")
 	if err := os.MkdirAll(tmp, 0o750); err != nil {
@@ -155,7 +168,7 @@ func (a *app) newIngest(locks *blob.Locks, sh *shared, dlv *delivery.Service) (*
 		MaxPixels: cfg.Limits.MaxPixels, MaxFrames: cfg.Limits.MaxFrames, MaxTotalPixels: cfg.Limits.MaxTotalPixels,
 		MaxConcurrent: cfg.Upload.MaxConcurrent, MaxPerUser: cfg.Upload.MaxConcurrentUser,
 		ScanFailOpen: cfg.Scan.FailOpen,
-	}, ingest.Deps{Meta: a.meta, Blobs: a.blobs, Locks: locks, Decoder: vips.Decoder{}, Events: sh.bus, Metrics: a.reg, Logger: a.log,
+	}, ingest.Deps{Meta: a.meta, Blobs: a.blobs, Locks: locks, Decoder: vips.Decoder{}, Scan: scanFn, Events: sh.bus, Metrics: a.reg, Logger: a.log,
 		AfterStore: func(ctx context.Context, im *imgmgr.Image) {
 			if err := dlv.EnqueueEager(ctx, im); err != nil {
 				a.log.WarnContext(ctx, "enqueueing eager variants", "image", im.ID, "err", err)
@@ -196,8 +209,8 @@ func (a *app) uploadMounts(ctx context.Context, sh *shared) ([]httpapi.Mount, er
 	a.log.Info("upload: tus 1.0 ready at /api/v1/uploads/, events at /api/v1/events")
 	return []httpapi.Mount{
 		{Pattern: "OPTIONS /api/v1/uploads/", Handler: th.Options},
-		{Pattern: "/api/v1/uploads/", Handler: th.Serve, Auth: true},
-		{Pattern: "POST /api/v1/uploads", Handler: th.Serve, Auth: true},
+		{Pattern: "/api/v1/uploads/", Handler: th.Serve, Auth: true, Upload: true},
+		{Pattern: "POST /api/v1/uploads", Handler: th.Serve, Auth: true, Upload: true},
 		{Pattern: "GET /api/v1/events", Handler: wsh.Serve},
 	}, nil
 }
