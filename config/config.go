@@ -59,6 +59,8 @@ type Server struct {
 	TrustedProxies  []string `json:"trusted_proxies"`  // CIDRs whose X-Forwarded-* headers are believed
 	CORSOrigins     []string `json:"cors_origins"`     // allowed browser origins; "*" for any
 	MaxConnections  int      `json:"max_connections"`  // open connections cap; default 1024; 0 = no cap
+	MinBodyRate     int64    `json:"min_body_rate"`    // bytes/s a request body must keep up, averaged over body_rate_window; default 1024; 0 = off
+	BodyRateWindow  Duration `json:"body_rate_window"` // default 30s
 }
 
 // Database selects the metadata store.
@@ -186,7 +188,8 @@ func (d *Duration) Set(s string) error {
 // Default returns the embedded defaults.
 func Default() Config {
 	return Config{
-		Server:  Server{Port: 8080, DataDir: "./data", ShutdownTimeout: Duration(20 * time.Second), MaxConnections: 1024},
+		Server: Server{Port: 8080, DataDir: "./data", ShutdownTimeout: Duration(20 * time.Second), MaxConnections: 1024,
+			MinBodyRate: 1024, BodyRateWindow: Duration(30 * time.Second)},
 		Storage: Storage{Backend: "local"},
 		Scan:    Scan{Timeout: Duration(60 * time.Second), MaxParallel: 4},
 		Upload: Upload{MaxFileBytes: 200 << 20, MemoryThreshold: 512 << 10, MaxFilesPerUpload: 100,

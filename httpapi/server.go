@@ -50,6 +50,7 @@ type Deps struct {
 	UI          http.Handler // "/" (may be nil)
 	CORSOrigins []string     // allowed browser origins; "*" = any
 	Limits      Limits       // rate limits; the zero value applies none
+	MinRate     MinRate      // slowest accepted request body; zero = no check
 	Registry    *prometheus.Registry
 	Logger      *slog.Logger
 }
@@ -74,7 +75,7 @@ func New(d Deps) *Server {
 	}
 	s := &Server{deps: d, mux: http.NewServeMux(), log: d.Logger, metrics: newMetrics(d.Registry)}
 	s.routes()
-	s.handler = withRequestID(s.withAccessLog(withSecurityHeaders(withCORS(d.CORSOrigins, s.withIPLimit(s.mux)))))
+	s.handler = withRequestID(s.withAccessLog(withSecurityHeaders(withCORS(d.CORSOrigins, s.withIPLimit(withMinRate(d.MinRate, s.mux))))))
 	return s
 }
 

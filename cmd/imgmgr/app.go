@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -151,7 +152,9 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger) (a *app, er
 		UI:          web.Handler(),
 		CORSOrigins: cfg.Server.CORSOrigins,
 		Limits:      limits,
-		Registry:    a.reg, Logger: log,
+		MinRate: httpapi.MinRate{Bytes: cfg.Server.MinBodyRate * int64(max(cfg.Server.BodyRateWindow.D(), time.Second)/time.Second),
+			Window: cfg.Server.BodyRateWindow.D()},
+		Registry: a.reg, Logger: log,
 	})
 	log.Info("http: routes ready")
 	return a, nil
