@@ -27,6 +27,7 @@ Usage:
   imgmgr user create NAME [--role admin|user] create a user (password from IMGMGR_PASSWORD or stdin)
   imgmgr user passwd NAME                     set a user's password (IMGMGR_PASSWORD or stdin)
   imgmgr user list                            list users
+  imgmgr sign ID OPTIONS[@ext]... [--expires-in 1h]  print signed variant URLs of an image
   imgmgr version                              print the version
 
 Flags:
@@ -51,6 +52,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.SetOutput(stderr)
 	flags := config.NewFlags(fs)
 	role := fs.String("role", "user", "role for `user create`: admin or user")
+	expiresIn := fs.Duration("expires-in", 0, "for `sign`: URL lifetime (0 = no expiry for public images; private ones always expire)")
 	fs.Usage = func() { fmt.Fprint(stderr, usage); fs.PrintDefaults() }
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
@@ -73,6 +75,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return migrate(ctx, cfg, stdout)
 	case "user":
 		return userCmd(ctx, cfg, fs.Args(), *role, stdin, stdout, getenv)
+	case "sign":
+		return signCmd(ctx, cfg, fs.Args(), *expiresIn, stdout)
 	}
 	fs.Usage()
 	return fmt.Errorf("unknown command %q", cmd)

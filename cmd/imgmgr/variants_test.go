@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"strings"
@@ -62,5 +63,32 @@ func TestOpenAPICoversEveryRoute(t *testing.T) {
 	missing, stale := httpapi.CheckOpenAPI(ts.app.handler.Routes())
 	if len(missing) > 0 || len(stale) > 0 {
 		t.Fatalf("openapi.json: routes not documented %v; documented but not served %v", missing, stale)
+	}
+}
+
+// TestSignCommand: `imgmgr sign` prints URLs the running server accepts.
+func TestSignCommand(t *testing.T) {
+	ts := startServer(t)
+	_, out := ts.upload(ts.token, nil, filePart{"p.jpg", testenv.ReadImage(t, "photo/concert.jpg")})
+	id := out.Results[0].Image.ID
+	var stdout, stderr strings.Builder
+	env := func(string) string { return "" }
+	err := run(context.Background(), []string{"sign", "--data-dir", ts.dir, id, "rs:fit:200:0@png", "pr:thumb"}, nil, &stdout, &stderr, env)
+	if err != nil {
+		t.Fatalf("sign: %v (%s)", err, stderr.String())
+	}
+	urls := strings.Fields(stdout.String())
+	if len(urls) != 2 || !strings.Contains(urls[0], "exp:") { // private: the URL expires
+		t.Fatalf("urls = %v", urls)
+	}
+	for _, u := range urls {
+		resp := ts.do("GET", u, "", nil, nil)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("GET %s: %d", u, resp.StatusCode)
+		}
+	}
+	if err := run(context.Background(), []string{"sign", "--data-dir", ts.dir, id, "rs:nope"}, nil, &stdout, &stderr, env); err == nil {
+		t.Fatal("a bad option was signed")
 	}
 }
