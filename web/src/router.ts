@@ -14,9 +14,24 @@ const routes: RouteRecordRaw[] = [
   { path: '/', name: 'gallery', component: () => import('./views/GalleryView.vue'), meta: { title: 'Gallery' } },
   { path: '/images/:id', name: 'image', component: () => import('./views/ImageView.vue'), props: true, meta: { title: 'Image' } },
   { path: '/keys', name: 'keys', component: () => import('./views/KeysView.vue'), meta: { title: 'API keys' } },
-  { path: '/admin/users', name: 'users', component: () => import('./views/UsersView.vue'), meta: { admin: true, title: 'Users' } },
-  { path: '/admin/stats', name: 'stats', component: () => import('./views/StatsView.vue'), meta: { admin: true, title: 'Statistics' } },
-  { path: '/:rest(.*)*', name: 'notfound', component: () => import('./views/NotFoundView.vue'), meta: { public: true, title: 'Not found' } },
+  {
+    path: '/admin/users',
+    name: 'users',
+    component: () => import('./views/UsersView.vue'),
+    meta: { admin: true, title: 'Users' },
+  },
+  {
+    path: '/admin/stats',
+    name: 'stats',
+    component: () => import('./views/StatsView.vue'),
+    meta: { admin: true, title: 'Statistics' },
+  },
+  {
+    path: '/:rest(.*)*',
+    name: 'notfound',
+    component: () => import('./views/NotFoundView.vue'),
+    meta: { public: true, title: 'Not found' },
+  },
 ]
 
 export function makeRouter() {

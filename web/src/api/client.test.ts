@@ -56,7 +56,9 @@ describe('ApiClient', () => {
 
   it('refreshes once on 401 and replays the call with the new token', async () => {
     const srv = new FakeServer().on('GET', '/api/v1/images/x', (req) =>
-      req.headers.get('Authorization') === 'Bearer new' ? json(200, image('x')) : apiError(401, 'unauthenticated', 'token expired'),
+      req.headers.get('Authorization') === 'Bearer new'
+        ? json(200, image('x'))
+        : apiError(401, 'unauthenticated', 'token expired'),
     )
     const ts = tokens('old', 'new')
     const api = new ApiClient({ fetch: srv.fetch, tokens: ts })
@@ -156,7 +158,10 @@ describe('humanError', () => {
     [new ApiError(422, 'malware_detected', 'Eicar-Test-Signature'), 'The virus scanner flagged this file, so it was not stored.'],
     [new ApiError(400, 'invalid', 'limit must be 1..200'), 'Limit must be 1..200.'],
     [new ApiError(418, 'teapot_mode', 'short and stout'), 'Short and stout.'],
-    [new ApiError(500, 'internal', 'internal error'), 'Something went wrong on the server. Try again; if it keeps happening, tell an administrator.'],
+    [
+      new ApiError(500, 'internal', 'internal error'),
+      'Something went wrong on the server. Try again; if it keeps happening, tell an administrator.',
+    ],
     [new ApiError(404, 'http_404', ''), 'It is not there any more. It may have been deleted.'],
     ['what', 'Something went wrong. Try again.'],
   ])('%s', (err, want) => {

@@ -46,8 +46,7 @@ describe('SessionManager', () => {
   })
   afterEach(() => vi.useRealTimers())
 
-  const make = (auth: FakeAuth, storage = new MemoryStorage()) =>
-    new SessionManager({ api: auth, storage, now: () => now })
+  const make = (auth: FakeAuth, storage = new MemoryStorage()) => new SessionManager({ api: auth, storage, now: () => now })
 
   it('logs in, persists the session and restores it in a new manager', async () => {
     const auth = new FakeAuth()

@@ -20,7 +20,11 @@ export const useToasts = defineStore('toasts', () => {
     const id = ++seq
     const timeout = t.timeout ?? (t.kind === 'error' ? 8000 : 4000)
     toasts.value.push({ ...t, id, timeout })
-    if (timeout > 0) timers.set(id, setTimeout(() => close(id), timeout))
+    if (timeout > 0)
+      timers.set(
+        id,
+        setTimeout(() => close(id), timeout),
+      )
     return id
   }
   function close(id: number): void {

@@ -18,6 +18,7 @@ export const useUploads = defineStore('uploads', () => {
   const live = ref(false) // events connected
   const meta = ref<UploadMeta>({ visibility: 'private', tags: [] })
   const panelOpen = ref(false)
+  const collapsed = ref(false)
   const announced = new Set<string>()
   let frame = 0
   let queue: UploadQueue | null = null
@@ -71,6 +72,7 @@ export const useUploads = defineStore('uploads', () => {
     connect()
     ensure().add(files, meta.value)
     panelOpen.value = true
+    collapsed.value = false
     sync()
   }
 
@@ -112,7 +114,9 @@ export const useUploads = defineStore('uploads', () => {
     disconnect()
   }
 
-  const busy = computed(() => items.value.some((i) => i.state === 'uploading' || i.state === 'queued' || i.state === 'processing'))
+  const busy = computed(() =>
+    items.value.some((i) => i.state === 'uploading' || i.state === 'queued' || i.state === 'processing'),
+  )
   const counts = computed(() => {
     const c = { done: 0, failed: 0, active: 0 }
     for (const i of items.value) {
@@ -123,7 +127,7 @@ export const useUploads = defineStore('uploads', () => {
     return c
   })
 
-  return { items, totals, live, meta, panelOpen, busy, counts, add, connect, disconnect, reset, ensure, ...act }
+  return { items, totals, live, meta, panelOpen, collapsed, busy, counts, add, connect, disconnect, reset, ensure, ...act }
 })
 
 /** readServerLimit reads Tus-Max-Size from the tus OPTIONS answer to check sizes before sending. */

@@ -69,8 +69,17 @@ describe('UploadQueue', () => {
   it('passes tus metadata: filename, filetype, album, tags, visibility', () => {
     const { q, transport } = setup()
     q.add([file('cat.png', 5, 'image/png')], { album: 'Trips', tags: ['a', 'b'], visibility: 'public' })
-    expect(transport.started[0]!.meta).toEqual({ filename: 'cat.png', filetype: 'image/png', album: 'Trips', tags: 'a,b', visibility: 'public' })
-    expect(encodeMeta({ name: 'x.jxl', size: 1, type: '' }, {})).toEqual({ filename: 'x.jxl', filetype: 'application/octet-stream' })
+    expect(transport.started[0]!.meta).toEqual({
+      filename: 'cat.png',
+      filetype: 'image/png',
+      album: 'Trips',
+      tags: 'a,b',
+      visibility: 'public',
+    })
+    expect(encodeMeta({ name: 'x.jxl', size: 1, type: '' }, {})).toEqual({
+      filename: 'x.jxl',
+      filetype: 'application/octet-stream',
+    })
   })
 
   it('measures speed over a sliding window and the time left', () => {
@@ -125,7 +134,11 @@ describe('UploadQueue', () => {
     q.add([file('bad.jpg', 100), file('flaky.jpg', 100)])
     transport.byName('bad.jpg').h.onError(new ApiError(415, 'unsupported_media_type', 'text/plain'))
     transport.byName('flaky.jpg').h.onError(new NetworkError(new TypeError('offline')))
-    expect(state('bad.jpg')).toMatchObject({ state: 'rejected', errorCode: 'unsupported_media_type', error: 'This is not an image type the server accepts.' })
+    expect(state('bad.jpg')).toMatchObject({
+      state: 'rejected',
+      errorCode: 'unsupported_media_type',
+      error: 'This is not an image type the server accepts.',
+    })
     expect(state('flaky.jpg')).toMatchObject({ state: 'failed', errorCode: 'network' })
     q.retryFailed()
     expect(state('flaky.jpg')).toMatchObject({ state: 'uploading', error: '' })
@@ -164,7 +177,14 @@ describe('UploadQueue', () => {
     h.onUploadId('tus-2')
     q.handleEvent({ type: 'upload.progress', upload_id: 'tus-2', stage: 'scanning', time: '' })
     expect(state('eicar.jpg')).toMatchObject({ state: 'processing', stage: 'scanning' })
-    q.handleEvent({ type: 'upload.failed', upload_id: 'tus-2', stage: 'rejected', code: 'malware_detected', message: 'Eicar', time: '' })
+    q.handleEvent({
+      type: 'upload.failed',
+      upload_id: 'tus-2',
+      stage: 'rejected',
+      code: 'malware_detected',
+      message: 'Eicar',
+      time: '',
+    })
     expect(state('eicar.jpg')).toMatchObject({ state: 'rejected', errorCode: 'malware_detected' })
     expect(state('eicar.jpg').error).toMatch(/virus scanner/)
     h.onSuccess('') // the PATCH answer arriving after the event does not undo the rejection

@@ -3,7 +3,7 @@
 // so that after a reload or a dropped connection, adding the same file again
 // resumes from the server's offset instead of starting over.
 
-import * as tus from 'tus-js-client'
+import type { DetailedError } from 'tus-js-client'
 import { parseErrorBody, NetworkError } from '../api/errors'
 import type { Transport, TransportHandlers, TransportUpload } from './queue'
 
@@ -17,59 +17,67 @@ export interface TusOptions {
 /** RETRY_DELAYS spread over ~1 minute ride out a restart or a short outage. */
 const RETRY_DELAYS = [0, 1000, 3000, 5000, 10_000, 20_000]
 
+// tus-js-client is loaded on the first upload, keeping it out of the first page load.
+const loadTus = () => import('tus-js-client')
+
 export function tusTransport(opts: TusOptions): Transport {
   return {
     start(file: File, meta: Record<string, string>, h: TransportHandlers): TransportUpload {
-      let needRefresh = false
-      const upload = new tus.Upload(file, {
-        endpoint: opts.endpoint,
-        metadata: meta,
-        chunkSize: opts.chunkSize ?? 16 * 1024 * 1024,
-        retryDelays: RETRY_DELAYS,
-        removeFingerprintOnSuccess: true,
-        onBeforeRequest: async (req) => {
-          if (needRefresh) {
-            needRefresh = false
-            await opts.refresh().catch(() => null)
-          }
-          const t = opts.token()
-          if (t) req.setHeader('Authorization', 'Bearer ' + t)
-        },
-        onShouldRetry: (err, attempt) => {
-          const status = err.originalResponse?.getStatus() ?? 0
-          if (status === 401 && attempt < 2) {
-            needRefresh = true
-            return true
-          }
-          return status === 0 || status >= 500 || status === 409 || status === 423 || status === 429
-        },
-        onUploadUrlAvailable: () => {
-          if (upload.url) h.onUploadId(uploadIdOf(upload.url))
-        },
-        onProgress: (sent, total) => h.onProgress(sent, total),
-        onSuccess: (payload) => {
-          h.onSuccess(payload?.lastResponse?.getHeader('Upload-Image-Id') ?? '')
-        },
-        onError: (err) => h.onError(toError(err)),
-      })
-      const begin = async () => {
-        try {
-          const previous = await upload.findPreviousUploads()
-          const latest = previous.sort((a, b) => b.creationTime.localeCompare(a.creationTime))[0]
-          if (latest) upload.resumeFromPreviousUpload(latest)
-        } catch {
-          // No storage (private mode): start a new upload.
-        }
-        upload.start()
-      }
-      void begin()
+      const ready = loadTus().then((tus) => begin(tus, file, meta, h, opts))
+      ready.catch((e: unknown) => h.onError(new NetworkError(e)))
       return {
-        pause: () => upload.abort(false),
-        resume: () => upload.start(),
-        cancel: () => upload.abort(true),
+        pause: () => ready.then((u) => u.abort(false)),
+        resume: () => void ready.then((u) => u.start()),
+        cancel: () => ready.then((u) => u.abort(true)),
       }
     },
   }
+}
+
+type Tus = Awaited<ReturnType<typeof loadTus>>
+
+async function begin(tus: Tus, file: File, meta: Record<string, string>, h: TransportHandlers, opts: TusOptions) {
+  let needRefresh = false
+  const upload = new tus.Upload(file, {
+    endpoint: opts.endpoint,
+    metadata: meta,
+    chunkSize: opts.chunkSize ?? 16 * 1024 * 1024,
+    retryDelays: RETRY_DELAYS,
+    removeFingerprintOnSuccess: true,
+    onBeforeRequest: async (req) => {
+      if (needRefresh) {
+        needRefresh = false
+        await opts.refresh().catch(() => null)
+      }
+      const t = opts.token()
+      if (t) req.setHeader('Authorization', 'Bearer ' + t)
+    },
+    onShouldRetry: (err, attempt) => {
+      const status = err.originalResponse?.getStatus() ?? 0
+      if (status === 401 && attempt < 2) {
+        needRefresh = true
+        return true
+      }
+      return status === 0 || status >= 500 || status === 409 || status === 423 || status === 429
+    },
+    onUploadUrlAvailable: () => {
+      if (upload.url) h.onUploadId(uploadIdOf(upload.url))
+    },
+    onProgress: (sent, total) => h.onProgress(sent, total),
+    onSuccess: (payload) => {
+      h.onSuccess(payload?.lastResponse?.getHeader('Upload-Image-Id') ?? '')
+    },
+    onError: (err) => h.onError(toError(err)),
+  })
+  try {
+    const previous = await upload.findPreviousUploads()
+    const latest = previous.sort((a, b) => b.creationTime.localeCompare(a.creationTime))[0]
+    if (latest) upload.resumeFromPreviousUpload(latest)
+  } catch {
+    // No storage (private mode): start a new upload.
+  }
+  upload.start()
+  return upload
 }
 
 /** uploadIdOf is the last path segment of a tus upload URL, the id events carry. */
@@ -79,13 +87,14 @@ export function uploadIdOf(url: string): string {
 }
 
 function toError(err: Error): unknown {
-  const res = (err as tus.DetailedError).originalResponse
+  const res = (err as DetailedError).originalResponse
   if (res) return parseErrorBody(res.getStatus(), res.getBody() ?? '', res.getHeader('Retry-After'))
   return new NetworkError(err)
 }
 
 /** unfinishedUploads lists uploads a previous page left unfinished (to resume, add the same file). */
 export async function unfinishedUploads(): Promise<{ filename: string; size: number; key: string; created: string }[]> {
+  const tus = await loadTus()
   if (!tus.canStoreURLs) return []
   const all = await tus.defaultOptions.urlStorage.findAllUploads()
   return all.map((u) => ({
@@ -97,6 +106,7 @@ export async function unfinishedUploads(): Promise<{ filename: string; size: num
 }
 
 /** forgetUpload drops a remembered upload URL. */
-export function forgetUpload(key: string): Promise<void> {
+export async function forgetUpload(key: string): Promise<void> {
+  const tus = await loadTus()
   return tus.defaultOptions.urlStorage.removeUpload(key)
 }

@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest'
-import { DEFAULT_SPEC, absoluteURL, displaySize, imgSnippet, optionString, outputSize, thumbVariants, validateSpec, type VariantSpec } from './options'
+import {
+  DEFAULT_SPEC,
+  absoluteURL,
+  displaySize,
+  imgSnippet,
+  optionString,
+  outputSize,
+  thumbVariants,
+  validateSpec,
+  type VariantSpec,
+} from './options'
 
 const spec = (s: Partial<VariantSpec>): VariantSpec => ({ ...DEFAULT_SPEC, ...s })
 
@@ -31,7 +41,13 @@ describe('helpers', () => {
     expect(absoluteURL('https://cdn.test/img/a', 'https://x.test')).toBe('https://cdn.test/img/a')
   })
   it('writes an escaped img snippet', () => {
-    const s = imgSnippet({ urls: ['/img/s1/x', '/img/s2/x'], widths: [400, 800], alt: 'A "cat" & <dog>', width: 400, height: 300 })
+    const s = imgSnippet({
+      urls: ['/img/s1/x', '/img/s2/x'],
+      widths: [400, 800],
+      alt: 'A "cat" & <dog>',
+      width: 400,
+      height: 300,
+    })
     expect(s).toBe(
       '<img src="/img/s1/x" srcset="/img/s1/x 400w, /img/s2/x 800w" sizes="(max-width: 400px) 100vw, 400px" width="400" height="300" alt="A &quot;cat&quot; &amp; &lt;dog>" loading="lazy" decoding="async">',
     )
@@ -43,6 +59,9 @@ describe('helpers', () => {
   it('predicts output sizes', () => {
     expect(outputSize(spec({ width: 800, height: 0 }), { width: 4000, height: 3000 })).toEqual({ width: 800, height: 600 })
     expect(outputSize(spec({ width: 800, height: 800 }), { width: 4000, height: 2000 })).toEqual({ width: 800, height: 400 })
-    expect(outputSize(spec({ fit: 'fill', width: 300, height: 300 }), { width: 4000, height: 2000 })).toEqual({ width: 300, height: 300 })
+    expect(outputSize(spec({ fit: 'fill', width: 300, height: 300 }), { width: 4000, height: 2000 })).toEqual({
+      width: 300,
+      height: 300,
+    })
   })
 })
