@@ -17,7 +17,7 @@ export interface Server {
 
 const repoRoot = resolve(import.meta.dirname, '..', '..')
 
-/** binary returns IMGMGR_BIN, or builds cmd/imgmgr (embedding the web/dist just built) into dir. */
+/** binary returns IMGMGR_BIN, or builds the UI and then cmd/imgmgr (which embeds web/dist) into dir. */
 function binary(dir: string): string {
   const given = process.env.IMGMGR_BIN
   if (given) {
@@ -28,6 +28,7 @@ function binary(dir: string): string {
     throw new Error('cmd/imgmgr is not in this tree yet: build the server or set IMGMGR_BIN to an imgmgr binary')
   }
   const out = join(dir, 'imgmgr')
+  execFileSync('npm', ['run', 'build'], { cwd: join(repoRoot, 'web'), stdio: 'inherit' })
   execFileSync('go', ['build', '-o', out, './cmd/imgmgr'], { cwd: repoRoot, stdio: 'inherit' })
   return out
 }

@@ -1,8 +1,13 @@
-// The web UI against the real server in Debian's Chromium: sign in, drop
-// three files (one not an image), watch them finish, see them in the
-// gallery, open one, build a variant and load its URL, tag two at once,
-// delete one, look at it 375 px wide, sign out. Then the gallery's time to
-// first thumbnails with 500 images in the library.
+// The web UI against the real server in Debian's Chromium, one person's
+// session in order: sign in, drop three files (one not an image), watch them
+// finish, see them in the gallery, open one, build a variant and load its
+// URL, tag two at once, delete one, look at it 375 px wide and dark, sign
+// out. Then the gallery's time to first thumbnails with 500 images.
+//
+// Steps that need a server route another issue adds (tus uploads, signed
+// variant URLs) are skipped, with the route named, while the server answers
+// "no_route" for it; the steps after them still run on images added through
+// the multipart API.
 
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
@@ -19,9 +24,53 @@ let server: Server
 let browser: Awaited<ReturnType<typeof launch>>
 let context: BrowserContext
 let page: Page
+const has = { tus: false, variants: false }
+
+/** token signs in through the API, as the admin. */
+async function token(): Promise<string> {
+  const res = await fetch(server.url + '/api/v1/auth/login', {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ username: server.username, password: server.password }),
+  })
+  if (!res.ok) throw new Error(`login: ${res.status} ${await res.text()}`)
+  return ((await res.json()) as { access_token: string }).access_token
+}
+
+/** call calls the server directly, to prepare or check what the UI did. */
+async function call(method: string, path: string, body?: unknown): Promise<Response> {
+  const headers: Record<string, string> = { Authorization: 'Bearer ' + (await token()) }
+  if (body !== undefined && !(body instanceof FormData)) headers['Content-Type'] = 'application/json'
+  return fetch(server.url + '/api/v1' + path, {
+    method,
+    headers,
+    body: body === undefined ? null : body instanceof FormData ? body : JSON.stringify(body),
+  })
+}
+
+async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const res = await call(method, path, body)
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`)
+  return (await res.json()) as T
+}
+
+/** routed reports whether the server has a route (anything but its "no_route" answer). */
+async function routed(method: string, path: string, body?: unknown): Promise<boolean> {
+  const res = await call(method, path, body)
+  const text = await res.text()
+  return !(res.status === 404 && text.includes('"no_route"'))
+}
+
+function missing(route: string): void {
+  console.warn(`SKIPPED: the server has no ${route} yet; this step runs once it does`)
+}
 
 beforeAll(async () => {
   server = await startServer()
+  has.tus = await routed('OPTIONS', '/uploads/')
+  has.variants = await routed('POST', '/images/00000000-0000-0000-0000-000000000000/urls', { variants: ['w:10'] })
+  if (!has.tus) missing('tus endpoint at /api/v1/uploads/')
+  if (!has.variants) missing('signed URL route POST /api/v1/images/{id}/urls')
   browser = await launch(server.url)
   context = browser.context
   page = context.pages()[0] ?? (await context.newPage())
@@ -32,23 +81,6 @@ afterAll(async () => {
   await browser?.close()
   await server?.stop()
 })
-
-/** api calls the server directly, as the admin, to check what the UI did. */
-async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
-  const login = await fetch(server.url + '/api/v1/auth/login', {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ username: server.username, password: server.password }),
-  })
-  const { access_token } = (await login.json()) as { access_token: string }
-  const res = await fetch(server.url + '/api/v1' + path, {
-    method,
-    headers: { Authorization: 'Bearer ' + access_token, ...(body ? { 'Content-Type': 'application/json' } : {}) },
-    body: body === undefined ? null : body instanceof FormData ? body : JSON.stringify(body),
-  })
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`)
-  return (await res.json()) as T
-}
 
 interface DropFile {
   name: string
@@ -61,6 +93,8 @@ const fileOf = (rel: string, type: string): DropFile => ({
   type,
   b64: readFileSync(join(images, rel)).toString('base64'),
 })
+const PHOTO = 'photo/2569067123_aca715a2ee_o.jpg'
+const LANDSCAPE = 'exif-orientation/Landscape_1.jpg'
 
 /** drop dispatches a real drag-and-drop of files onto the page. */
 async function drop(p: Page, files: DropFile[]): Promise<void> {
@@ -77,23 +111,31 @@ async function drop(p: Page, files: DropFile[]): Promise<void> {
   for (const type of ['dragenter', 'dragover', 'drop']) await p.dispatchEvent('main', type, { dataTransfer: dt })
 }
 
+async function signIn(): Promise<void> {
+  await page.getByLabel('Username').fill(server.username)
+  await page.getByLabel('Password').fill(server.password)
+  await page.getByRole('button', { name: 'Sign in' }).click()
+  await page.waitForURL((u) => u.pathname === '/')
+}
+
+const thumbs = () => page.locator('[data-test=thumb]')
+
 describe('imgmgr web UI', () => {
-  it('signs in, uploads, browses, edits, builds a variant, batch-tags, deletes, signs out', async () => {
-    // Sign in (the app sends signed-out visitors to the login page).
+  it('sends a visitor to sign in and refuses a wrong password in words', async () => {
     await page.goto('/')
     await page.waitForURL(/\/login/)
     await page.getByLabel('Username').fill(server.username)
     await page.getByLabel('Password').fill('wrong password')
     await page.getByRole('button', { name: 'Sign in' }).click()
     await expect.poll(() => page.getByRole('alert').textContent()).toContain('do not match')
-    await page.getByLabel('Password').fill(server.password)
-    await page.getByRole('button', { name: 'Sign in' }).click()
-    await page.waitForURL((u) => u.pathname === '/')
+    await signIn()
     await page.getByRole('heading', { name: 'Gallery' }).waitFor()
     await page.locator('[data-test=empty]').waitFor()
+  })
 
-    // Drop three files, one of them text dressed as a JPEG; slow the network
-    // so progress can be seen.
+  it('uploads three dropped files over tus with live progress; the one that is not an image is rejected', async (ctx) => {
+    if (!has.tus) return ctx.skip()
+    // Slow the upload so progress can be seen and photographed.
     const cdp = await context.newCDPSession(page)
     await cdp.send('Network.enable')
     await cdp.send('Network.emulateNetworkConditions', {
@@ -107,15 +149,10 @@ describe('imgmgr web UI', () => {
       type: 'image/jpeg',
       b64: Buffer.from('These are my holiday notes, not a photo.\n'.repeat(40)).toString('base64'),
     }
-    await drop(page, [
-      fileOf('photo/2569067123_aca715a2ee_o.jpg', 'image/jpeg'),
-      fileOf('exif-orientation/Landscape_1.jpg', 'image/jpeg'),
-      notImage,
-    ])
+    await drop(page, [fileOf(PHOTO, 'image/jpeg'), fileOf(LANDSCAPE, 'image/jpeg'), notImage])
     const panel = page.locator('[data-test=upload-panel]')
     await panel.waitFor()
     await expect.poll(() => page.locator('[data-test=upload-item]').count()).toBe(3)
-    await page.locator('[data-test=upload-item][data-state=uploading]').first().waitFor()
     await expect
       .poll(async () => (await panel.locator('[data-test=upload-state]').allTextContents()).some((t) => /\d+%.*left/.test(t)), {
         timeout: 20_000,
@@ -128,6 +165,7 @@ describe('imgmgr web UI', () => {
       downloadThroughput: -1,
       uploadThroughput: -1,
     })
+    await cdp.detach()
 
     const item = (name: string) => page.locator('[data-test=upload-item]', { hasText: name })
     await item('2569067123_aca715a2ee_o.jpg').and(page.locator('[data-state=done]')).waitFor({ timeout: 60_000 })
@@ -135,43 +173,64 @@ describe('imgmgr web UI', () => {
     const rejected = item('holiday-notes.jpg')
     await rejected.and(page.locator('[data-state=rejected]')).waitFor({ timeout: 60_000 })
     expect(await rejected.locator('[data-test=upload-state]').textContent()).toMatch(/Rejected: .+/)
+    await page.screenshot({ path: join(shots, 'upload-done.png') })
+  })
 
-    // Both images are in the gallery with loaded thumbnails.
-    const thumbs = page.locator('[data-test=thumb]')
-    await expect.poll(() => thumbs.count()).toBe(2)
-    await expect.poll(() => page.locator('[data-test=thumb] img.loaded').count(), { timeout: 30_000 }).toBe(2)
+  it('shows the images in the gallery without layout shift', async () => {
+    if (!has.tus) {
+      // Without tus, add the same two images through the multipart API.
+      const form = new FormData()
+      for (const rel of [PHOTO, LANDSCAPE])
+        form.append('file', new Blob([readFileSync(join(images, rel))], { type: 'image/jpeg' }), rel.split('/').pop())
+      await api('POST', '/images', form)
+      await page.reload()
+    }
+    await expect.poll(() => thumbs().count()).toBe(2)
+    const box = await thumbs().first().boundingBox()
+    if (has.variants) await expect.poll(() => page.locator('[data-test=thumb] img.loaded').count(), { timeout: 30_000 }).toBe(2)
+    else await expect.poll(() => page.locator('[data-test=thumb] .fallback').count(), { timeout: 30_000 }).toBe(2)
+    expect(await thumbs().first().boundingBox()).toEqual(box) // the box did not move or grow when the image came
     await page.screenshot({ path: join(shots, 'gallery.png') })
+  })
 
-    // Open one; the preview loads; build a 300 px WebP and load its URL.
-    await thumbs.first().locator('a').click()
+  it('opens an image, edits its title and shows its camera data', async () => {
+    await thumbs().filter({ hasText: 'Landscape_1.jpg' }).locator('a').click()
     await page.waitForURL(/\/images\//)
-    await page.locator('[data-test=detail-preview].loaded').waitFor({ timeout: 30_000 })
+    const id = page.url().split('/').pop()!
+    await page.locator('[data-test=exif]').waitFor()
+    expect(await page.locator('[data-test=exif]').textContent()).toContain('Orientation')
+    await page.locator('[data-test=edit-title]').fill('Waterfall')
+    await page.getByRole('button', { name: 'Save' }).click()
+    await page.locator('[data-test=toast]', { hasText: 'Saved' }).waitFor()
+    await expect.poll(() => page.locator('[data-test=detail-title]').textContent()).toBe('Waterfall')
+    expect((await api<{ title: string }>('GET', '/images/' + id)).title).toBe('Waterfall')
+    if (has.variants) await page.locator('[data-test=detail-preview].loaded').waitFor({ timeout: 30_000 })
+    await page.screenshot({ path: join(shots, 'detail.png') })
+  })
+
+  it('builds a 300 px WebP variant, previews it and its signed URL loads', async (ctx) => {
+    if (!has.variants) return ctx.skip()
     await page.locator('[data-test=vb-width]').fill('300')
     await page.locator('[data-test=vb-format]').selectOption('webp')
-    await expect
-      .poll(async () => (await page.locator('[data-test=variant-url]').inputValue()).includes('rs:fit:300:0'), {
-        timeout: 15_000,
-      })
-      .toBe(true)
-    const variantURL = await page.locator('[data-test=variant-url]').inputValue()
+    const urlBox = page.locator('[data-test=variant-url]')
+    await expect.poll(async () => (await urlBox.inputValue()).includes('rs:fit:300:0'), { timeout: 15_000 }).toBe(true)
     await expect
       .poll(() => page.locator('[data-test=vb-preview]').evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth), {
         timeout: 30_000,
       })
       .toBe(300)
-    const variant = await page.request.get(variantURL)
+    const variant = await page.request.get(await urlBox.inputValue())
     expect(variant.status()).toBe(200)
     expect(variant.headers()['content-type']).toBe('image/webp')
-    await page.evaluate(() => window.scrollTo(0, 0))
-    await page.screenshot({ path: join(shots, 'detail.png') })
-    await page.locator('#vb-title').scrollIntoViewIfNeeded()
+    await page.evaluate(() => document.getElementById('vb-title')?.scrollIntoView({ block: 'start' }))
     await page.screenshot({ path: join(shots, 'variant-builder.png') })
+  })
 
-    // Tag both: click one, shift-click the other.
-    await page.getByRole('link', { name: 'Gallery' }).first().click()
-    await expect.poll(() => thumbs.count()).toBe(2)
-    await thumbs.nth(0).getByRole('checkbox').click()
-    await thumbs
+  it('tags two images at once: click one, shift-click the other', async () => {
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Gallery' }).click()
+    await expect.poll(() => thumbs().count()).toBe(2)
+    await thumbs().nth(0).getByRole('checkbox').click()
+    await thumbs()
       .nth(1)
       .getByRole('checkbox')
       .click({ modifiers: ['Shift'] })
@@ -182,30 +241,36 @@ describe('imgmgr web UI', () => {
     await page.locator('[data-test=toast]', { hasText: 'Tagged 2 images' }).waitFor()
     const tagged = await api<{ images: { id: string }[] }>('GET', '/images?tag=e2e-trip')
     expect(tagged.images).toHaveLength(2)
+  })
 
-    // Delete one: confirm, the undo window passes, the server no longer has it.
-    await thumbs.nth(0).getByRole('checkbox').click()
+  it('deletes one: Escape cancels the confirmation, then the delete goes through', async () => {
+    await thumbs().nth(0).getByRole('checkbox').click()
     await page.locator('[data-test=batch-delete]').click()
     const confirm = page.locator('[data-test=confirm-delete]')
     await confirm.waitFor()
-    await page.keyboard.press('Escape') // Escape closes a dialog and changes nothing
+    await page.keyboard.press('Escape')
     await confirm.waitFor({ state: 'hidden' })
-    expect(await thumbs.count()).toBe(2)
+    expect(await thumbs().count()).toBe(2)
     await page.locator('[data-test=batch-delete]').click()
     await confirm.click()
-    await expect.poll(() => thumbs.count()).toBe(1)
+    await expect.poll(() => thumbs().count()).toBe(1)
     await page.locator('[data-test=toast]', { hasText: 'Deleted 1 image' }).waitFor({ timeout: 20_000 })
-    const left = await api<{ images: { id: string }[] }>('GET', '/images')
-    expect(left.images).toHaveLength(1)
+    expect((await api<{ images: { id: string }[] }>('GET', '/images')).images).toHaveLength(1)
+  })
 
-    // A phone: 375 px wide, nothing wider than the screen.
+  it('fits a 375 px phone screen, in the dark theme too', async () => {
     await page.setViewportSize({ width: 375, height: 812 })
     await page.reload()
-    await page.locator('[data-test=thumb] img.loaded').first().waitFor({ timeout: 30_000 })
+    await expect.poll(() => thumbs().count()).toBe(1)
+    if (has.variants) await page.locator('[data-test=thumb] img.loaded').first().waitFor({ timeout: 30_000 })
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(375)
     await page.screenshot({ path: join(shots, 'gallery-375.png') })
+    await page.emulateMedia({ colorScheme: 'dark' })
+    await page.screenshot({ path: join(shots, 'gallery-375-dark.png') })
+    await page.emulateMedia({ colorScheme: 'light' })
+  })
 
-    // Sign out from the phone menu; the gallery is closed again.
+  it('signs out from the phone menu and the gallery is closed again', async () => {
     await page.getByRole('button', { name: 'Menu' }).click()
     await page.locator('[data-test=logout]').click()
     await page.waitForURL(/\/login/)
@@ -215,60 +280,51 @@ describe('imgmgr web UI', () => {
     await page.setViewportSize({ width: 1280, height: 860 })
   })
 
-  it('shows the first thumbnails quickly with 500 images in the library', async () => {
+  it('shows the first thumbnails quickly with 500 images in the library', async (ctx) => {
+    if (!has.variants) return ctx.skip()
     // 500 distinct JPEGs (a comment segment makes each one's bytes unique),
     // sent 50 to a multipart request.
-    const base = readFileSync(join(images, 'exif-orientation', 'Landscape_1.jpg'))
+    const base = readFileSync(join(images, LANDSCAPE))
     for (let batch = 0; batch < 10; batch++) {
       const form = new FormData()
       for (let i = 0; i < 50; i++) {
         const n = batch * 50 + i
         const note = Buffer.from(`imgmgr e2e ${n}`)
         const com = Buffer.concat([Buffer.from([0xff, 0xfe, 0, note.length + 2]), note])
-        const jpeg = Buffer.concat([base.subarray(0, 2), com, base.subarray(2)])
-        form.append('file', new Blob([jpeg], { type: 'image/jpeg' }), `bulk-${n}.jpg`)
+        form.append(
+          'file',
+          new Blob([Buffer.concat([base.subarray(0, 2), com, base.subarray(2)])], { type: 'image/jpeg' }),
+          `bulk-${n}.jpg`,
+        )
       }
       await api('POST', '/images', form)
     }
     await page.goto('/login')
-    await page.getByLabel('Username').fill(server.username)
-    await page.getByLabel('Password').fill(server.password)
-    await page.getByRole('button', { name: 'Sign in' }).click()
-    await page.waitForURL((u) => u.pathname === '/')
+    await signIn()
 
-    // A cold load of the gallery: navigation start to the first thumbnail
-    // painted, and to every thumbnail in the first screen.
+    // A fresh load of the gallery: navigation start to the first thumbnail
+    // shown (the app's user-timing mark), and to every thumbnail of the first screen.
     await page.goto('/')
     await page.locator('[data-test=thumb] img.loaded').first().waitFor({ timeout: 60_000 })
     const first = await page.evaluate(() => performance.getEntriesByName('imgmgr:first-thumbnail')[0]?.startTime ?? NaN)
-    const visible = await page.evaluate(() => {
-      const inView = [...document.querySelectorAll('[data-test=thumb]')].filter(
-        (el) => el.getBoundingClientRect().top < innerHeight,
-      )
-      return inView.length
-    })
-    await expect
-      .poll(
-        () =>
-          page.evaluate(
-            () =>
-              [...document.querySelectorAll('[data-test=thumb]')].filter(
-                (el) => el.getBoundingClientRect().top < innerHeight && el.querySelector('img.loaded'),
-              ).length,
-          ),
-        { timeout: 120_000 },
-      )
-      .toBe(visible)
+    const inView = () =>
+      page.evaluate(() => {
+        const cards = [...document.querySelectorAll('[data-test=thumb]')].filter(
+          (el) => el.getBoundingClientRect().top < innerHeight,
+        )
+        return { cards: cards.length, loaded: cards.filter((el) => el.querySelector('img.loaded')).length }
+      })
+    await expect.poll(async () => ((v) => v.cards > 0 && v.loaded === v.cards)(await inView()), { timeout: 120_000 }).toBe(true)
     const screen = await page.evaluate(() => performance.now())
     const timing = {
       images: 501,
       firstThumbnailMs: Math.round(first),
       firstScreenMs: Math.round(screen),
-      thumbnailsInFirstScreen: visible,
+      thumbnailsInFirstScreen: (await inView()).cards,
     }
     console.log('gallery timing', JSON.stringify(timing))
     writeFileSync(join(shots, 'timing.json'), JSON.stringify(timing, null, 2) + '\n')
-    expect(visible).toBeGreaterThan(0)
+    expect(Number.isFinite(first)).toBe(true)
     await page.screenshot({ path: join(shots, 'gallery-500.png') })
   })
 })
