@@ -18,6 +18,7 @@ export interface Session {
   access_token: string
   refresh_token: string
   expires_in: number // seconds
+  token_type?: string
   user: User
 }
 
