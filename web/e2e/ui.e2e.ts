@@ -104,7 +104,7 @@ async function drop(p: Page, files: DropFile[]): Promise<void> {
       const bin = atob(f.b64)
       const bytes = new Uint8Array(bin.length)
       for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i)
-      dt.items.add(new File([bytes], f.name, { type: f.type }))
+      dt.items.add(new File([bytes], f.name, { type: f.type, lastModified: 1_700_000_000_000 }))
     }
     return dt
   }, files)
@@ -270,7 +270,49 @@ describe('imgmgr web UI', () => {
     await page.emulateMedia({ colorScheme: 'light' })
   })
 
+  it('resumes an upload cut by a reload from where the server stopped', async (ctx) => {
+    if (!has.tus) return ctx.skip()
+    await page.setViewportSize({ width: 1280, height: 860 })
+    const cdp = await context.newCDPSession(page)
+    await cdp.send('Network.enable')
+    await cdp.send('Network.emulateNetworkConditions', {
+      offline: false,
+      latency: 20,
+      downloadThroughput: -1,
+      uploadThroughput: 100 * 1024,
+    })
+    const file = { ...fileOf(PHOTO, 'image/jpeg'), name: 'resume-me.jpg' }
+    await drop(page, [file])
+    const item = page.locator('[data-test=upload-item]', { hasText: 'resume-me.jpg' })
+    await expect
+      .poll(async () => Number(/(\d+)%/.exec((await item.locator('[data-test=upload-state]').textContent()) ?? '')?.[1] ?? 0), {
+        timeout: 30_000,
+      })
+      .toBeGreaterThanOrEqual(30)
+    await page.reload() // cuts the upload mid-way
+    await cdp.send('Network.emulateNetworkConditions', {
+      offline: false,
+      latency: 0,
+      downloadThroughput: -1,
+      uploadThroughput: -1,
+    })
+    await cdp.detach()
+    await page.locator('#resume-h').waitFor()
+    expect(await page.locator('.resume').textContent()).toContain('resume-me.jpg')
+
+    const offsets: number[] = []
+    page.on('request', (r) => {
+      if (r.method() === 'PATCH' && r.url().includes('/api/v1/uploads/')) offsets.push(Number(r.headers()['upload-offset']))
+    })
+    await drop(page, [file]) // the same file again: tus asks the server where it stopped
+    await item.and(page.locator('[data-state=done]')).waitFor({ timeout: 60_000 })
+    expect(offsets.length).toBeGreaterThan(0)
+    expect(offsets[0]).toBeGreaterThan(0) // it went on, it did not start over
+    await expect.poll(() => page.locator('.resume').count()).toBe(0)
+  })
+
   it('signs out from the phone menu and the gallery is closed again', async () => {
+    await page.setViewportSize({ width: 375, height: 812 })
     await page.getByRole('button', { name: 'Menu' }).click()
     await page.locator('[data-test=logout]').click()
     await page.waitForURL(/\/login/)

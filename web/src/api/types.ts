@@ -81,7 +81,8 @@ export interface BatchRequest {
 
 export interface BatchResult {
   id: string
-  status: number | string
+  status: number | string // "ok" | "error"
+  image?: Image // the image as changed
   error?: ApiErrorBody['error']
 }
 

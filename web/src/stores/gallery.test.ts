@@ -49,13 +49,13 @@ function library(count: number) {
       if (req.ids.includes('i666')) return apiError(500, 'internal', 'internal error')
       const results = req.ids.map((id) => {
         const im = db.get(id)
-        if (!im || id === 'i013') return { id, status: 404, error: { code: 'not_found', message: 'no such image' } }
+        if (!im || id === 'i013') return { id, status: 'error', error: { code: 'not_found', message: 'no such image' } }
         if (req.action === 'delete') db.delete(id)
         if (req.action === 'tag') im.tags = [...new Set([...(im.tags ?? []), ...req.tags!])]
         if (req.action === 'untag') im.tags = (im.tags ?? []).filter((t) => !req.tags!.includes(t))
         if (req.action === 'move') im.album_id = req.album_id
         if (req.action === 'visibility') im.visibility = req.visibility!
-        return { id, status: 200 }
+        return { id, status: 'ok', image: { ...im, tags: [...(im.tags ?? [])] } }
       })
       return json(200, { results })
     })

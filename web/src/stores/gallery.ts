@@ -1,6 +1,7 @@
 import { defineStore } from 'pinia'
 import { computed, reactive, ref } from 'vue'
 import { ApiError, humanError } from '../api/errors'
+import { normaliseImage } from '../api/client'
 import type { BatchRequest, BatchResult, Image, ImageFilter, Visibility } from '../api/types'
 import { services } from '../services'
 
@@ -125,6 +126,11 @@ export const useGallery = defineStore('gallery', () => {
 
   async function batch(req: BatchRequest): Promise<BatchOutcome> {
     const results = await services().api.batch(req)
+    // The server returns each changed image: take its word for what it now is.
+    for (const r of results) {
+      const i = r.image ? images.value.findIndex((im) => im.id === r.id) : -1
+      if (i >= 0) images.value[i] = normaliseImage(r.image!)
+    }
     return summarise(req.ids, results)
   }
 

@@ -67,7 +67,12 @@ async function begin(tus: Tus, file: File, meta: Record<string, string>, h: Tran
     onSuccess: (payload) => {
       h.onSuccess(payload?.lastResponse?.getHeader('Upload-Image-Id') ?? '')
     },
-    onError: (err) => h.onError(toError(err)),
+    onError: (err) => {
+      // A file the server refused cannot be resumed: forget its upload URL.
+      const status = (err as DetailedError).originalResponse?.getStatus() ?? 0
+      if (status >= 400 && status < 500 && status !== 409 && status !== 423 && status !== 429) void forget(tus, upload)
+      h.onError(toError(err))
+    },
   })
   try {
     const previous = await upload.findPreviousUploads()
@@ -78,6 +83,12 @@ async function begin(tus: Tus, file: File, meta: Record<string, string>, h: Tran
   }
   upload.start()
   return upload
+}
+
+async function forget(tus: Tus, upload: InstanceType<Tus['Upload']>): Promise<void> {
+  const storage = upload.options.urlStorage ?? tus.defaultOptions.urlStorage
+  const previous = await upload.findPreviousUploads().catch(() => [])
+  await Promise.all(previous.map((p) => storage.removeUpload(p.urlStorageKey).catch(() => {})))
 }
 
 /** uploadIdOf is the last path segment of a tus upload URL, the id events carry. */
