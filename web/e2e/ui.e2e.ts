@@ -258,6 +258,26 @@ describe('imgmgr web UI', () => {
     expect((await api<{ images: { id: string }[] }>('GET', '/images')).images).toHaveLength(1)
   })
 
+  it('creates an API key that is shown once, and shows users and statistics', async () => {
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'API keys' }).click()
+    await page.getByPlaceholder(/What is it for/).fill('e2e script')
+    await page.getByRole('button', { name: 'Create key' }).click()
+    const key = await page.getByLabel('New API key', { exact: true }).inputValue()
+    expect(key).toMatch(/^imk_/)
+    await page.getByRole('button', { name: 'I have saved it' }).click()
+    await page.getByRole('cell', { name: 'e2e script' }).waitFor()
+    expect(await page.content()).not.toContain(key) // shown once, then gone
+    const withKey = await fetch(server.url + '/api/v1/images', { headers: { Authorization: 'Bearer ' + key } })
+    expect(withKey.status).toBe(200)
+
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Users' }).click()
+    await page.getByRole('cell', { name: server.username + ' (you)', exact: true }).waitFor()
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Statistics' }).click()
+    await page.getByRole('heading', { name: 'Uploads per day' }).waitFor()
+    await page.screenshot({ path: join(shots, 'stats.png') })
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Gallery' }).click()
+  })
+
   it('fits a 375 px phone screen, in the dark theme too', async () => {
     await page.setViewportSize({ width: 375, height: 812 })
     await page.reload()
