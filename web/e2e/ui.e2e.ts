@@ -262,8 +262,9 @@ describe('imgmgr web UI', () => {
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'API keys' }).click()
     await page.getByPlaceholder(/What is it for/).fill('e2e script')
     await page.getByRole('button', { name: 'Create key' }).click()
-    const key = await page.getByLabel('New API key', { exact: true }).inputValue()
-    expect(key).toMatch(/^imk_/)
+    const keyBox = page.getByLabel('New API key', { exact: true })
+    await expect.poll(() => keyBox.inputValue()).toMatch(/^imk_/)
+    const key = await keyBox.inputValue()
     await page.getByRole('button', { name: 'I have saved it' }).click()
     await page.getByRole('cell', { name: 'e2e script' }).waitFor()
     expect(await page.content()).not.toContain(key) // shown once, then gone
