@@ -244,7 +244,9 @@ describe('imgmgr web UI', () => {
   })
 
   it('deletes one: Escape cancels the confirmation, then the delete goes through', async () => {
-    await thumbs().nth(0).getByRole('checkbox').click()
+    await thumbs().nth(0).getByRole('checkbox').focus() // by keyboard this time
+    await page.keyboard.press('Space')
+    await expect.poll(() => page.locator('[data-test=batch-bar]').textContent()).toContain('1 selected')
     await page.locator('[data-test=batch-delete]').click()
     const confirm = page.locator('[data-test=confirm-delete]')
     await confirm.waitFor()
