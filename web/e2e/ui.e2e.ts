@@ -24,7 +24,7 @@ let server: Server
 let browser: Awaited<ReturnType<typeof launch>>
 let context: BrowserContext
 let page: Page
-const has = { tus: false, variants: false }
+const has = { tus: false, variants: false, events: false }
 
 /** token signs in through the API, as the admin. */
 async function token(): Promise<string> {
@@ -69,7 +69,9 @@ beforeAll(async () => {
   server = await startServer()
   has.tus = await routed('OPTIONS', '/uploads/')
   has.variants = await routed('POST', '/images/00000000-0000-0000-0000-000000000000/urls', { variants: ['w:10'] })
+  has.events = await routed('GET', '/events')
   if (!has.tus) missing('tus endpoint at /api/v1/uploads/')
+  if (!has.events) missing('events WebSocket at /api/v1/events')
   if (!has.variants) missing('signed URL route POST /api/v1/images/{id}/urls')
   browser = await launch(server.url)
   context = browser.context
@@ -152,6 +154,7 @@ describe('imgmgr web UI', () => {
     await drop(page, [fileOf(PHOTO, 'image/jpeg'), fileOf(LANDSCAPE, 'image/jpeg'), notImage])
     const panel = page.locator('[data-test=upload-panel]')
     await panel.waitFor()
+    if (has.events) await panel.locator('.live.on').waitFor() // the events WebSocket is connected
     await expect.poll(() => page.locator('[data-test=upload-item]').count()).toBe(3)
     await expect
       .poll(async () => (await panel.locator('[data-test=upload-state]').allTextContents()).some((t) => /\d+%.*left/.test(t)), {

@@ -52,11 +52,11 @@ describe('EventStream', () => {
     return { es, events, status, refresh }
   }
 
-  it('sends the token as the imgmgr.bearer subprotocol and passes events on', () => {
+  it('offers imgmgr.v1 and the token as the imgmgr.bearer subprotocol, and passes events on', () => {
     const { es, events, status } = setup()
     es.start()
     const ws = FakeSocket.all[0]!
-    expect(ws.protocols).toEqual(['imgmgr.bearer.tok1'])
+    expect(ws.protocols).toEqual(['imgmgr.v1', 'imgmgr.bearer.tok1'])
     ws.open()
     ws.send(JSON.stringify({ type: 'upload.completed', upload_id: 'u1', image_id: 'i1', time: '' }))
     ws.send('not json')
@@ -89,7 +89,7 @@ describe('EventStream', () => {
     FakeSocket.all[0]!.drop(1008)
     await vi.advanceTimersByTimeAsync(1000)
     expect(refresh).toHaveBeenCalledOnce()
-    expect(FakeSocket.all[1]!.protocols).toEqual(['imgmgr.bearer.tok2'])
+    expect(FakeSocket.all[1]!.protocols).toEqual(['imgmgr.v1', 'imgmgr.bearer.tok2'])
     es.stop()
   })
 

@@ -1,6 +1,7 @@
 // EventStream keeps a WebSocket open to /api/v1/events and hands each event
-// to a listener. The access token travels as the subprotocol
-// "imgmgr.bearer.<token>" (browsers cannot set headers on WebSockets). It
+// to a listener. It offers the subprotocols "imgmgr.v1" (which the server
+// selects) and "imgmgr.bearer.<token>", which carries the access token
+// (browsers cannot set headers on WebSockets). It
 // reconnects with backoff, with a fresh token after the server closes for
 // authentication.
 
@@ -17,6 +18,8 @@ export interface EventStreamOptions {
 }
 
 const MAX_BACKOFF_MS = 30_000
+/** PROTOCOL is the subprotocol the server selects; the bearer one only carries the token. */
+const PROTOCOL = 'imgmgr.v1'
 
 export class EventStream {
   private ws: WebSocket | null = null
@@ -45,7 +48,7 @@ export class EventStream {
     const url = this.opts.url ?? defaultURL()
     let ws: WebSocket
     try {
-      ws = new WS(url, ['imgmgr.bearer.' + token])
+      ws = new WS(url, [PROTOCOL, 'imgmgr.bearer.' + token])
     } catch {
       this.retry(false)
       return
