@@ -19,7 +19,7 @@ class FakeAuth implements AuthAPI {
     this.valid.add('r' + this.n)
     return { access_token: 'a' + this.n, refresh_token: 'r' + this.n, expires_in: 900, user }
   }
-  async login(u: string, p: string): Promise<Session> {
+  async login(_u: string, p: string): Promise<Session> {
     if (p !== 'pw') throw new ApiError(401, 'invalid_credentials', 'bad password')
     return this.issue()
   }

@@ -147,7 +147,7 @@ describe('UploadQueue', () => {
   })
 
   it('treats 409, 423 and 429 as trouble on the way, not a rejection', () => {
-    const { q, transport, state } = setup(3)
+    const { q, transport } = setup(3)
     q.add([file('a.jpg', 1), file('b.jpg', 1), file('c.jpg', 1)])
     transport.byName('a.jpg').h.onError(new ApiError(409, 'conflict', 'offset'))
     transport.byName('b.jpg').h.onError(new ApiError(423, 'locked', ''))
