@@ -36,3 +36,8 @@ export function signedURLs(id: string, variants: string[]): Promise<string[]> {
 export function forgetSigned(id: string): void {
   for (const k of cache.keys()) if (k.startsWith(id + '|')) cache.delete(k)
 }
+
+/** forgetAllSigned drops every cached URL (when the session ends). */
+export function forgetAllSigned(): void {
+  cache.clear()
+}

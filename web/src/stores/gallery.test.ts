@@ -239,3 +239,18 @@ describe('gallery store', () => {
     expect(g.images.map((i) => i.id)).toEqual(['i009', 'i001'])
   })
 })
+
+describe('gallery store after the session ends', () => {
+  afterEach(() => setServices(null))
+
+  it('clear forgets images, filters and selection, and the next load starts afresh', async () => {
+    const { g, srv } = setup(3)
+    await g.setFilter({ format: 'png' })
+    g.toggle('i001')
+    g.clear()
+    expect([g.images.length, g.loaded, g.selected.size, g.filter]).toEqual([0, false, 0, { sort: '-created' }])
+    await g.loadMore()
+    expect(g.images).toHaveLength(3)
+    expect(srv.calls.at(-1)!.query.get('format')).toBeNull()
+  })
+})

@@ -76,6 +76,20 @@ export const useGallery = defineStore('gallery', () => {
     return loadMore()
   }
 
+  /** clear forgets the listing and the filters (when the session ends). */
+  function clear(): void {
+    generation++
+    abort?.abort()
+    images.value = []
+    nextCursor.value = ''
+    loaded.value = false
+    loading.value = false
+    error.value = ''
+    for (const k of Object.keys(filter) as (keyof ImageFilter)[]) delete filter[k]
+    filter.sort = '-created'
+    clearSelection()
+  }
+
   function setFilter(f: Partial<ImageFilter>): Promise<void> {
     Object.assign(filter, f)
     return reload()
@@ -262,6 +276,7 @@ export const useGallery = defineStore('gallery', () => {
     selectedImages,
     loadMore,
     reload,
+    clear,
     setFilter,
     upsert,
     remove,

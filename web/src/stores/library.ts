@@ -23,6 +23,12 @@ export const useLibrary = defineStore('library', () => {
     return al
   }
 
+  function clear(): void {
+    albums.value = []
+    tags.value = []
+    error.value = ''
+  }
+
   const albumName = (id: string | undefined) => albums.value.find((a) => a.id === id)?.name ?? ''
-  return { albums, tags, error, refresh, createAlbum, albumName }
+  return { albums, tags, error, refresh, createAlbum, albumName, clear }
 })
