@@ -44,11 +44,10 @@ export class EventStream {
   private connect(): void {
     const token = this.opts.token()
     if (this.stopped || !token) return
-    const WS = this.opts.WebSocketImpl ?? WebSocket
-    const url = this.opts.url ?? defaultURL()
     let ws: WebSocket
     try {
-      ws = new WS(url, [PROTOCOL, 'imgmgr.bearer.' + token])
+      const WS = this.opts.WebSocketImpl ?? WebSocket
+      ws = new WS(this.opts.url ?? defaultURL(), [PROTOCOL, 'imgmgr.bearer.' + token])
     } catch {
       this.retry(false)
       return
