@@ -163,6 +163,7 @@ describe('humanError', () => {
       'Something went wrong on the server. Try again; if it keeps happening, tell an administrator.',
     ],
     [new ApiError(404, 'http_404', ''), 'It is not there any more. It may have been deleted.'],
+    [new ApiError(404, 'no_route', 'no such API route'), 'This server does not offer that yet. It may need updating.'],
     ['what', 'Something went wrong. Try again.'],
   ])('%s', (err, want) => {
     expect(humanError(err)).toBe(want)

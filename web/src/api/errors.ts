@@ -47,6 +47,7 @@ const byCode: Record<string, string> = {
   unavailable: 'The server is busy or being updated. Try again in a moment.',
   internal: 'Something went wrong on the server. Try again; if it keeps happening, tell an administrator.',
   invalid: 'The server did not accept this request.',
+  no_route: 'This server does not offer that yet. It may need updating.',
 }
 
 const byStatus: Record<number, string> = {
