@@ -28,6 +28,7 @@ export async function launch(baseURL: string): Promise<{ context: BrowserContext
     baseURL,
     viewport: { width: 1280, height: 860 },
     acceptDownloads: true,
+    reducedMotion: 'reduce', // no fades half-way in screenshots
     permissions: ['clipboard-read', 'clipboard-write'],
   })
   return {

@@ -16,7 +16,7 @@ interface OpenAPI {
 const doc = JSON.parse(readFileSync(fileURLToPath(new URL('../../../httpapi/openapi.json', import.meta.url)), 'utf8')) as OpenAPI
 
 /** Routes the client uses that another issue adds to the server; each must leave this list once documented. */
-const PENDING = new Set(['POST /api/v1/images/{id}/urls'])
+const PENDING = new Set<string>()
 
 function documented(method: string, path: string): string | null {
   for (const [tmpl, ops] of Object.entries(doc.paths)) {
