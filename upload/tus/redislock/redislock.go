@@ -23,6 +23,9 @@ type Config struct {
 	URL    string        // redis://host:port/db; required
 	Prefix string        // key prefix; default "imgmgr:"; keys are Prefix+"tuslock:"+id
 	TTL    time.Duration // lapse of an unrenewed lock; default 10s, at least 1s
+	// RenewEvery is how often a holder renews its lock; default TTL/3.
+	// Renewing more often tolerates longer scheduling stalls.
+	RenewEvery time.Duration
 }
 
 // Validate checks the config.
@@ -44,6 +47,7 @@ type Locker struct {
 	client *redis.Client
 	prefix string
 	ttl    time.Duration
+	every  time.Duration // renewal period
 }
 
 // New connects to Redis.
@@ -63,7 +67,10 @@ func New(ctx context.Context, cfg Config) (*Locker, error) {
 		c.Close()
 		return nil, fmt.Errorf("redislock: %w", err)
 	}
-	return &Locker{client: c, prefix: cfg.Prefix + "tuslock:", ttl: cfg.TTL}, nil
+	if cfg.RenewEvery <= 0 || cfg.RenewEvery > cfg.TTL/2 {
+		cfg.RenewEvery = cfg.TTL / 3
+	}
+	return &Locker{client: c, prefix: cfg.Prefix + "tuslock:", ttl: cfg.TTL, every: cfg.RenewEvery}, nil
 }
 
 // Close closes the connection.
@@ -91,7 +98,7 @@ func (l *Locker) TryLock(ctx context.Context, id string) (func(), error) {
 	stop, done := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(done)
-		t := time.NewTicker(l.ttl / 3)
+		t := time.NewTicker(l.every)
 		defer t.Stop()
 		for {
 			select {

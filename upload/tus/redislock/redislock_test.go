@@ -15,7 +15,7 @@ import (
 
 func newLocker(t *testing.T, url, prefix string) *redislock.Locker {
 	t.Helper()
-	l, err := redislock.New(context.Background(), redislock.Config{URL: url, Prefix: prefix, TTL: 3 * time.Second})
+	l, err := redislock.New(context.Background(), redislock.Config{URL: url, Prefix: prefix, TTL: 3 * time.Second, RenewEvery: 100 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,7 +41,7 @@ func TestExclusionAcrossLockers(t *testing.T) {
 		t.Fatalf("another upload: %v", err)
 	}
 	other()
-	// Held past its TTL (3s, renewed every 1s): the holder renews it. The
+	// Held past its TTL (3s, renewed every 100ms): the holder renews it. The
 	// generous TTL keeps a loaded machine's scheduling delays from lapsing it.
 	time.Sleep(3500 * time.Millisecond)
 	if _, err := b.TryLock(ctx, "u1"); imgmgr.KindOf(err) != imgmgr.KindLocked {
