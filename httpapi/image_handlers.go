@@ -271,34 +271,83 @@ func (s *Server) stats(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// maxSignedURLs bounds one signing request.
-const maxSignedURLs = 50
-
 // signURLs answers {"variants":[options...],"expires_in":seconds} with
 // {"urls":[...]} in the same order; clients never compute HMACs. An
 // option may end in @ext (e.g. "rs:fit:800:0@webp") to fix the format.
 func (s *Server) signURLs(w http.ResponseWriter, r *http.Request) error {
-	var in struct {
-		Variants  []string `json:"variants"`
-		ExpiresIn int64    `json:"expires_in"`
-	}
+	var in signRequest
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
-	if len(in.Variants) == 0 || len(in.Variants) > maxSignedURLs || in.ExpiresIn < 0 || in.ExpiresIn > 10*365*86400 {
-		return imgmgr.Errorf(imgmgr.KindInvalid, "invalid_request", "give 1 to %d variants and expires_in from 0 to ten years", maxSignedURLs)
+	if err := in.check(1); err != nil {
+		return err
 	}
 	im, err := s.deps.Images.Get(r.Context(), principal(r), r.PathValue("id"))
 	if err != nil {
 		return err
 	}
-	urls := make([]string, len(in.Variants))
-	for i, v := range in.Variants {
-		opts, ext, _ := strings.Cut(v, "@")
-		if urls[i], err = s.deps.Signer.SignImage(im, opts, ext, time.Duration(in.ExpiresIn)*time.Second); err != nil {
-			return err
-		}
+	urls, err := s.sign(im, in)
+	if err != nil {
+		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"urls": urls})
 	return nil
+}
+
+// signURLsBatch signs the same variants for many images in one request
+// (a gallery page): {"ids":[...],"variants":[...],"expires_in":s} ->
+// {"urls":{id:[...]},"errors":{id:{code,message}}}.
+func (s *Server) signURLsBatch(w http.ResponseWriter, r *http.Request) error {
+	var in signRequest
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	if err := in.check(len(in.IDs)); err != nil {
+		return err
+	}
+	urls, errs := map[string][]string{}, map[string]ErrorDetail{}
+	for _, id := range in.IDs {
+		im, err := s.deps.Images.Get(r.Context(), principal(r), id)
+		if err == nil {
+			urls[id], err = s.sign(im, in)
+		}
+		if err != nil {
+			if imgmgr.KindOf(err) == imgmgr.KindInternal {
+				return err
+			}
+			errs[id] = Detail(err)
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"urls": urls, "errors": errs})
+	return nil
+}
+
+// signRequest is the body of both signing routes.
+type signRequest struct {
+	IDs       []string `json:"ids,omitempty"` // batch only
+	Variants  []string `json:"variants"`
+	ExpiresIn int64    `json:"expires_in"`
+}
+
+// maxSignedURLs bounds the URLs one request signs.
+const maxSignedURLs = 1000
+
+func (in signRequest) check(images int) error {
+	n := len(in.Variants) * images
+	if len(in.Variants) == 0 || images == 0 || n > maxSignedURLs || in.ExpiresIn < 0 || in.ExpiresIn > 10*365*86400 {
+		return imgmgr.Errorf(imgmgr.KindInvalid, "invalid_request", "give images and variants (at most %d URLs) and expires_in from 0 to ten years", maxSignedURLs)
+	}
+	return nil
+}
+
+func (s *Server) sign(im *imgmgr.Image, in signRequest) ([]string, error) {
+	urls := make([]string, len(in.Variants))
+	for i, v := range in.Variants {
+		opts, ext, _ := strings.Cut(v, "@")
+		var err error
+		if urls[i], err = s.deps.Signer.SignImage(im, opts, ext, time.Duration(in.ExpiresIn)*time.Second); err != nil {
+			return nil, err
+		}
+	}
+	return urls, nil
 }

@@ -119,6 +119,7 @@ func (s *Server) routes() {
 	s.handle("GET /api/v1/images/{id}/original", s.authed(s.original))
 	if s.deps.Signer != nil {
 		s.handle("POST /api/v1/images/{id}/urls", s.authed(s.signURLs))
+		s.handle("POST /api/v1/images/urls", s.authed(s.signURLsBatch))
 	}
 	s.handle("GET /api/v1/albums", s.authed(s.listAlbums))
 	s.handle("POST /api/v1/albums", s.authed(s.createAlbum))

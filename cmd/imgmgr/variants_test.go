@@ -92,3 +92,25 @@ func TestSignCommand(t *testing.T) {
 		t.Fatal("a bad option was signed")
 	}
 }
+
+func TestBatchSignedURLs(t *testing.T) {
+	ts := startServer(t)
+	bob := ts.newUser("bob")
+	_, a := ts.upload(ts.token, nil, filePart{"a.jpg", testenv.ReadImage(t, "photo/concert.jpg")})
+	_, b := ts.upload(bob, nil, filePart{"b.png", testenv.ReadImage(t, "icc/p3.png")})
+	idA, idB := a.Results[0].Image.ID, b.Results[0].Image.ID
+	var out struct {
+		URLs   map[string][]string
+		Errors map[string]struct{ Code string }
+	}
+	ts.doJSON("POST", "/api/v1/images/urls", bob, map[string]any{"ids": []string{idA, idB}, "variants": []string{"rs:fill:100:100@webp", "pr:thumb"}}, 200, &out)
+	if len(out.URLs[idB]) != 2 || out.URLs[idA] != nil || out.Errors[idA].Code != "not_found" {
+		t.Fatalf("batch = %+v", out)
+	}
+	resp := ts.do("GET", out.URLs[idB][0], "", nil, nil)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("batch-signed URL: %d", resp.StatusCode)
+	}
+	ts.doJSON("POST", "/api/v1/images/urls", bob, map[string]any{"ids": []string{}, "variants": []string{"pr:thumb"}}, 400, nil)
+}
