@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -357,5 +358,41 @@ func BenchmarkDial(b *testing.B) {
 			b.Fatal(err)
 		}
 		conn.Close()
+	}
+}
+
+// TestScanHostileCorpus streams every file of testdata/hostile through the
+// real clamd: the EICAR files are found, everything else (bombs included,
+// which ingest never lets this far) passes without clamd failing.
+func TestScanHostileCorpus(t *testing.T) {
+	c := newClient(t, Config{Address: testenv.ClamdAddress(t)})
+	dir := filepath.Join(testenv.RepoRoot(), "testdata", "hostile")
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, e := range entries {
+		if e.IsDir() || e.Name() == "README.md" || e.Name() == "manifest.tsv" {
+			continue
+		}
+		n++
+		t.Run(e.Name(), func(t *testing.T) {
+			f, err := os.Open(filepath.Join(dir, e.Name()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			res, err := c.Scan(context.Background(), f)
+			if err != nil {
+				t.Fatalf("Scan: %v", err)
+			}
+			if want := strings.HasPrefix(e.Name(), "eicar"); res.Infected != want {
+				t.Errorf("Infected = %v (%s), want %v", res.Infected, res.Signature, want)
+			}
+		})
+	}
+	if n < 20 {
+		t.Fatalf("only %d corpus files found in %s", n, dir)
 	}
 }
