@@ -61,6 +61,11 @@ func FuzzStripPNG(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) { fuzzStrip(t, "png", b, false) })
 }
 
+func FuzzStripGIF(f *testing.F) {
+	seedFiles(f, "gif")
+	f.Fuzz(func(t *testing.T, b []byte) { fuzzStrip(t, "gif", b, true) })
+}
+
 func FuzzStripWebP(f *testing.F) {
 	seedFiles(f, "webp")
 	f.Fuzz(func(t *testing.T, b []byte) { fuzzStrip(t, "webp", b, true) })

@@ -29,7 +29,7 @@ func TestStripHostileCorpus(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, format := range []string{"jpeg", "png", "webp", "avif"} {
+		for _, format := range []string{"jpeg", "png", "gif", "webp", "avif"} {
 			var out bytes.Buffer
 			err := StripLocation(format, bytes.NewReader(b), &out)
 			if k := imgmgr.KindOf(err); err != nil && k != imgmgr.KindUnprocessable {

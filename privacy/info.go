@@ -70,6 +70,8 @@ func Read(format string, r io.Reader) (Metadata, error) {
 		err = walkJPEG(r, stopWriter{rd}, rd)
 	case "png":
 		err = walkPNG(r, stopWriter{rd}, rd)
+	case "gif":
+		err = walkGIF(r, io.Discard, rd)
 	case "webp":
 		err = walkWebP(r, io.Discard, rd)
 	case "avif", "heif":

@@ -6,7 +6,7 @@
 // Iptc4xmpExt:LocationShown/LocationCreated, any *GPS* property such as
 // DJI's) and the IPTC place datasets (city, sub-location, province/state,
 // country, content location), from JPEG (also every image of an MPF/MPO
-// file), PNG, WebP, AVIF and HEIF. Pixels are never touched: every edit is
+// file), PNG, GIF (XMP only: GIF has no EXIF), WebP, AVIF and HEIF. Pixels are never touched: every edit is
 // made in place and keeps each block's length, so image data, RIFF sizes,
 // VP8X flags, MPF offsets and HEIF item locations stay valid. A metadata
 // block that cannot be parsed is zeroed (EXIF, IPTC) or blanked (XMP):
@@ -28,10 +28,10 @@ var ErrUnsupported = imgmgr.Errorf(imgmgr.KindUnsupportedMedia, "strip_unsupport
 	"location data cannot be removed from this format without re-encoding")
 
 // Supported reports whether StripLocation handles format (imgmgr's format
-// names: jpeg, png, webp, avif, heif, bmp).
+// names: jpeg, png, gif, webp, avif, heif, bmp).
 func Supported(format string) bool {
 	switch format {
-	case "jpeg", "png", "webp", "avif", "heif", "bmp":
+	case "jpeg", "png", "gif", "webp", "avif", "heif", "bmp":
 		return true
 	}
 	return false
@@ -39,8 +39,8 @@ func Supported(format string) bool {
 
 // StripLocation copies the image in r to w without its location data (see
 // the package comment). format is imgmgr's name for the content type
-// (jpeg, png, webp, avif, heif; bmp, which carries no metadata, is copied
-// as is). It streams: memory holds only metadata blocks (bounded), never
+// (jpeg, png, gif, webp, avif, heif; bmp, which carries no metadata, is
+// copied as is). It streams: memory holds only metadata blocks (bounded), never
 // the image data. On error, w may have received part of the output, so a
 // caller serving an HTTP response should write to a spool (or store the
 // stripped copy once as a derived blob) and send it only on success.
@@ -56,6 +56,8 @@ func StripLocation(format string, r io.Reader, w io.Writer) error {
 		err = walkJPEG(r, w, h)
 	case "png":
 		err = walkPNG(r, w, h)
+	case "gif":
+		err = walkGIF(r, w, h)
 	case "webp":
 		err = walkWebP(r, w, h)
 	case "avif", "heif":

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"image"
+	"image/gif"
 	"image/jpeg"
 	"image/png"
 	"os"
@@ -32,6 +33,8 @@ func collect(t *testing.T, format string, b []byte) *collector {
 		err = walkJPEG(bytes.NewReader(b), discard{}, c)
 	case "png":
 		err = walkPNG(bytes.NewReader(b), discard{}, c)
+	case "gif":
+		err = walkGIF(bytes.NewReader(b), discard{}, c)
 	case "webp":
 		err = walkWebP(bytes.NewReader(b), discard{}, c)
 	case "avif", "heif":
@@ -84,12 +87,14 @@ func TestStripLocation(t *testing.T) {
 		{"WebP: EXIF + XMP chunks", "webp", "gps.webp", []string{"FUJIFILM", "kept title"}, true},
 		{"HEIF: Exif + XMP items", "heif", "gps.heic", []string{"FUJIFILM", "kept title"}, true},
 		{"AVIF: Exif + XMP items", "avif", "gps.avif", []string{"FUJIFILM", "kept title"}, true},
+		{"GIF: XMP application extension", "gif", "gps-xmp.gif", []string{"kept title"}, true},
 		{"AVIF from an iPhone", "avif", "../../testdata/images/exif-orientation/avif-orientation-6.avif", []string{"iPhone XS"}, true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			in := readFixture(t, tc.file)
-			if md, err := Read(tc.format, bytes.NewReader(in)); err != nil || md.Location == nil {
+			hasEXIF := tc.format != "gif" // GIF carries XMP only
+			if md, err := Read(tc.format, bytes.NewReader(in)); err != nil || (md.Location == nil) == hasEXIF {
 				t.Fatalf("fixture has no location to strip: %+v, %v", md, err)
 			}
 			out := strip(t, tc.format, in)
@@ -97,8 +102,11 @@ func TestStripLocation(t *testing.T) {
 				t.Errorf("length %d -> %d; edits must keep lengths", len(in), len(out))
 			}
 			c := collect(t, tc.format, out)
-			if len(c.exifs) == 0 {
+			if len(c.exifs) == 0 && hasEXIF {
 				t.Fatal("the EXIF block is gone; only its GPS IFD should be")
+			}
+			if len(c.xmps) == 0 && tc.format == "gif" {
+				t.Fatal("the XMP extension is gone; only its location properties should be")
 			}
 			for i, e := range c.exifs {
 				if hasGPS(e) {
@@ -138,6 +146,9 @@ func samePixels(t *testing.T, format string, in, out []byte) {
 		decode = func(b []byte) (image.Image, error) { return jpeg.Decode(bytes.NewReader(b)) }
 	case "png":
 		decode = func(b []byte) (image.Image, error) { return png.Decode(bytes.NewReader(b)) }
+	case "gif":
+		sameGIFFrames(t, in, out)
+		return
 	}
 	if decode != nil {
 		a, err := decode(in)
@@ -163,6 +174,27 @@ func samePixels(t *testing.T, format string, in, out []byte) {
 		t.Errorf("image data changed (%d -> %d bytes)", len(ia), len(ib))
 	}
 	vipsCheck(t, format, in, out)
+}
+
+// sameGIFFrames decodes every frame of both GIFs and compares them.
+func sameGIFFrames(t *testing.T, in, out []byte) {
+	t.Helper()
+	a, err := gif.DecodeAll(bytes.NewReader(in))
+	if err != nil {
+		t.Fatalf("decoding the input: %v", err)
+	}
+	b, err := gif.DecodeAll(bytes.NewReader(out))
+	if err != nil {
+		t.Fatalf("the stripped GIF does not decode: %v", err)
+	}
+	if len(a.Image) != len(b.Image) {
+		t.Fatalf("frames %d -> %d", len(a.Image), len(b.Image))
+	}
+	for i := range a.Image {
+		if !bytes.Equal(a.Image[i].Pix, b.Image[i].Pix) || a.Image[i].Rect != b.Image[i].Rect || a.Delay[i] != b.Delay[i] {
+			t.Fatalf("frame %d differs", i)
+		}
+	}
 }
 
 // exiftoolCheck runs exiftool, when installed, as an independent reader:
@@ -235,7 +267,7 @@ func vipsCheck(t *testing.T, format string, in, out []byte) {
 }
 
 func TestStripUnsupported(t *testing.T) {
-	for _, f := range []string{"gif", "tiff", "jxl", "svg", ""} {
+	for _, f := range []string{"tiff", "jxl", "svg", ""} {
 		err := StripLocation(f, strings.NewReader("x"), discard{})
 		if imgmgr.KindOf(err) != imgmgr.KindUnsupportedMedia || Supported(f) {
 			t.Errorf("StripLocation(%q) = %v; want ErrUnsupported", f, err)
