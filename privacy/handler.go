@@ -1,5 +1,28 @@
 package privacy
 
+import (
+	"bytes"
+	"io"
+)
+
+// readN reads exactly n bytes. The buffer grows with the bytes that
+// actually arrive, so a length field claiming megabytes in a short file
+// costs no more memory than the file.
+func readN(r io.Reader, n int64) ([]byte, error) {
+	var buf bytes.Buffer
+	if n < 1<<16 {
+		buf.Grow(int(n))
+	}
+	got, err := io.CopyN(&buf, r, n)
+	if got < n {
+		if err == nil || err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
 // handler is given each metadata block a format walker finds, in place:
 // the stripper edits it (keeping its length), the reader only reads it.
 type handler interface {

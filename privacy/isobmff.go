@@ -66,11 +66,11 @@ func walkISOBMFF(r io.Reader, w io.Writer, h handler) error {
 		if size == 0 || size > maxMetaBox {
 			return fmt.Errorf("heif: meta box of %d bytes", size)
 		}
-		box := make([]byte, size)
-		copy(box, hdr)
-		if _, err := io.ReadFull(r, box[len(hdr):]); err != nil {
+		rest, err := readN(r, int64(size)-int64(len(hdr)))
+		if err != nil {
 			return fmt.Errorf("heif: truncated meta box: %w", err)
 		}
+		box := append(hdr, rest...)
 		items, idat, err := parseMeta(box[len(hdr):], len(hdr))
 		if err != nil {
 			return err
@@ -452,8 +452,8 @@ func copyEditing(r io.Reader, w io.Writer, pos uint64, items []metaItem, h handl
 		if _, err := io.CopyN(w, r, int64(g.start-pos)); err != nil {
 			return fmt.Errorf("heif: truncated before metadata: %w", err)
 		}
-		buf := make([]byte, g.end-g.start)
-		if _, err := io.ReadFull(r, buf); err != nil {
+		buf, err := readN(r, int64(g.end-g.start))
+		if err != nil {
 			return fmt.Errorf("heif: truncated metadata: %w", err)
 		}
 		for _, it := range g.items {

@@ -302,10 +302,13 @@ func parseExtChunk(seg []byte) (extChunk, bool) {
 // Chunks that do not fit together are blanked.
 func (jw *jpegWalker) handleExtendedXMP(guid string, chunks []extChunk, mainXMP []byte) {
 	full := chunks[0].fullLength
-	fits := full <= maxJPEGHeader
+	sum := 0
+	fits := true
 	for _, c := range chunks {
 		fits = fits && c.fullLength == full && uint64(c.offset)+uint64(len(c.data)) <= uint64(full)
+		sum += len(c.data)
 	}
+	fits = fits && uint64(sum) == uint64(full) // every byte present: no allocation past what was read
 	if !fits {
 		for _, c := range chunks {
 			jw.h.xmp(c.data) // each alone is not well-formed XML: the stripper blanks it

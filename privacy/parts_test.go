@@ -5,6 +5,7 @@ import (
 	"crypto/md5"
 	"encoding/binary"
 	"errors"
+	"runtime"
 	"strings"
 	"testing"
 	"unicode/utf16"
@@ -373,3 +374,29 @@ var (
 	nativeLE binary.ByteOrder = binary.LittleEndian
 	nativeBE binary.ByteOrder = binary.BigEndian
 )
+
+// TestClaimedLengthsCostNoMemory pins a bug: metadata buffers were
+// allocated at the length a file claims, so a 40-byte file claiming a
+// 16 MB chunk cost 16 MB per request. Buffers now grow with the bytes that
+// arrive.
+func TestClaimedLengthsCostNoMemory(t *testing.T) {
+	webp := []byte("RIFF\xff\xff\xff\x00WEBPEXIF\x00\x00\xf0\x00short")
+	png := []byte("\x89PNG\r\n\x1a\n\x00\xf0\x00\x00eXIfshort")
+	heif := []byte("\x00\x00\x00\x10ftypavif\x00\x00\x00\x00\x00\xf0\x00\x00metashort")
+	for _, tc := range []struct {
+		format string
+		data   []byte
+	}{{"webp", webp}, {"png", png}, {"avif", heif}} {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		err := StripLocation(tc.format, bytes.NewReader(tc.data), discard{})
+		runtime.ReadMemStats(&after)
+		if imgmgr.CodeOf(err) != "strip_failed" {
+			t.Errorf("%s: err = %v, want strip_failed", tc.format, err)
+		}
+		if got := after.TotalAlloc - before.TotalAlloc; got > 1<<20 {
+			t.Errorf("%s: %d bytes allocated for a %d-byte file", tc.format, got, len(tc.data))
+		}
+	}
+}

@@ -47,14 +47,14 @@ func walkPNG(r io.Reader, w io.Writer, h handler) error {
 			if n > maxPNGMetadata {
 				return fmt.Errorf("png: %s chunk over %d bytes", typ, maxPNGMetadata)
 			}
-			data := make([]byte, n+4)
-			if _, err := io.ReadFull(r, data); err != nil {
+			data, err := readN(r, int64(n)+4)
+			if err != nil {
 				return fmt.Errorf("png: truncated: %w", err)
 			}
 			if stripping && isRawProfile(typ, data[:n]) {
 				continue
 			}
-			data, err := pngMetadata(typ, data[:n], h)
+			data, err = pngMetadata(typ, data[:n], h)
 			if err != nil {
 				return err
 			}

@@ -49,8 +49,8 @@ func walkWebP(r io.Reader, w io.Writer, h handler) error {
 		if n > maxWebPMetadata {
 			return fmt.Errorf("webp: %s chunk over %d bytes", fourcc, maxWebPMetadata)
 		}
-		data := make([]byte, padded)
-		if _, err := io.ReadFull(r, data); err != nil {
+		data, err := readN(r, padded)
+		if err != nil {
 			return fmt.Errorf("webp: truncated: %w", err)
 		}
 		if fourcc == "XMP " {
