@@ -12,6 +12,19 @@
 // block that cannot be parsed is zeroed (EXIF, IPTC) or blanked (XMP):
 // what cannot be read cannot be vouched for. Everything else (camera
 // fields, orientation, ICC profiles, copyright, captions) is kept.
+//
+// AVIF and HEIF are handled losslessly too: their Exif and XMP items are
+// edited where iloc places them, in idat or in mdat, with no box rewritten.
+// What is refused: formats with no editor here (TIFF, JPEG XL, SVG), HEIF
+// files whose metadata items lie before the meta box that locates them
+// (ErrLayout; a single pass has already sent those bytes), and files that
+// do not parse. For those the caller must not hand the original to anyone
+// but its owner: the fallback is a full-size re-encode through the variant
+// pipeline (which drops all metadata), or a refusal.
+//
+// Not covered: locations inside maker notes (vendor-specific and rare),
+// in a JPEG thumbnail's own EXIF, or in free-text fields (captions,
+// keywords, comments).
 package privacy
 
 import (
