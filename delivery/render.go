@@ -47,7 +47,9 @@ func (s *Service) renderAndStore(ctx context.Context, im *imgmgr.Image, o varian
 // requests (an explicit extension gets that format) and formats every
 // client shows, or the format asked for.
 func (s *Service) originalInstead(res *variant.Result, im *imgmgr.Image, t target, accept string) bool {
-	if !res.Untouched || im.Size >= int64(len(res.Bytes)) {
+	// GIF is excluded: libvips does not read a GIF's XMP extension, so an
+	// "untouched" GIF could still carry a location.
+	if !res.Untouched || im.Size >= int64(len(res.Bytes)) || im.Format == "gif" {
 		return false
 	}
 	if im.Format == res.Format {
