@@ -134,6 +134,7 @@ type Delivery struct {
 	RenderConcurrency    int               `json:"render_concurrency"`     // default number of cores
 	RenderQueue          int               `json:"render_queue"`           // waiting renders before 503; default 64
 	RenderTimeout        Duration          `json:"render_timeout"`         // default 30s
+	PublicOriginals      bool              `json:"public_originals"`       // anyone may fetch public images' originals (location tags removed)
 	DefaultPreset        string            `json:"default_preset"`         // applied before every URL's own options; "" = none
 	FormatOrder          []string          `json:"format_order"`           // negotiation preference; default ["avif","webp"]
 	PrivateTTL           Duration          `json:"private_ttl"`            // expiry of private images' URLs signed without one; default 1h

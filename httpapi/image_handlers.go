@@ -85,7 +85,7 @@ func parseTime(v string) (time.Time, error) {
 }
 
 func (s *Server) getImage(w http.ResponseWriter, r *http.Request) error {
-	im, err := s.deps.Images.Get(r.Context(), principal(r), r.PathValue("id"))
+	im, err := s.deps.Images.Details(r.Context(), principal(r), r.PathValue("id"))
 	if err != nil {
 		return err
 	}
@@ -131,17 +131,25 @@ func (s *Server) batchImages(w http.ResponseWriter, r *http.Request) error {
 // the sniffed format, a strong ETag from the SHA-256, Last-Modified, 304
 // and Range.
 func (s *Server) original(w http.ResponseWriter, r *http.Request) error {
-	im, rc, err := s.deps.Images.OpenOriginal(r.Context(), principal(r), r.PathValue("id"))
+	o, err := s.deps.Images.OpenOriginal(r.Context(), principal(r), r.PathValue("id"), s.deps.PublicOriginals)
 	if err != nil {
 		return err
 	}
-	defer rc.Close()
-	h := w.Header()
+	defer o.Body.Close()
+	im, h := o.Image, w.Header()
 	h.Set("Content-Type", im.ContentType())
 	h.Set("ETag", `"`+im.SHA256+`"`)
 	h.Set("Cache-Control", "private, max-age=3600")
+	if o.Stripped { // a different representation: the copy without location tags
+		h.Set("ETag", `"`+im.SHA256+`.public"`)
+		h.Set("Cache-Control", "public, max-age=3600")
+		if im.Visibility != imgmgr.Public {
+			h.Set("Cache-Control", "private, max-age=3600")
+		}
+	}
 	h.Set("Content-Disposition", contentDisposition(im))
-	http.ServeContent(&contentErrors{ResponseWriter: w, r: r, log: s.log}, r, "", im.CreatedAt, rc)
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; sandbox")
+	http.ServeContent(&contentErrors{ResponseWriter: w, r: r, log: s.log}, r, "", im.CreatedAt, o.Body)
 	return nil
 }
 

@@ -80,6 +80,18 @@ func (s *Server) authed(h HandlerFunc) HandlerFunc {
 	}
 }
 
+// optionalAuth authenticates a request that carries credentials (bad ones
+// are refused) and lets one without through anonymously.
+func (s *Server) optionalAuth(h HandlerFunc) HandlerFunc {
+	authed := s.authed(h)
+	return func(w http.ResponseWriter, r *http.Request) error {
+		if r.Header.Get("Authorization") != "" {
+			return authed(w, r)
+		}
+		return h(w, r)
+	}
+}
+
 // adminOnly requires the admin role on top of authed.
 func (s *Server) adminOnly(h HandlerFunc) HandlerFunc {
 	return s.authed(func(w http.ResponseWriter, r *http.Request) error {

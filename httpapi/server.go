@@ -50,9 +50,12 @@ type Deps struct {
 	UI          http.Handler // "/" (may be nil)
 	CORSOrigins []string     // allowed browser origins; "*" = any
 	Limits      Limits       // rate limits; the zero value applies none
-	MinRate     MinRate      // slowest accepted request body; zero = no check
-	Registry    *prometheus.Registry
-	Logger      *slog.Logger
+	// PublicOriginals serves public images' originals (without location
+	// tags) to anyone, signed in or not.
+	PublicOriginals bool
+	MinRate         MinRate // slowest accepted request body; zero = no check
+	Registry        *prometheus.Registry
+	Logger          *slog.Logger
 }
 
 // Server is the HTTP handler of imgmgr.
@@ -116,7 +119,7 @@ func (s *Server) routes() {
 	s.handle("GET /api/v1/images/{id}", s.authed(s.getImage))
 	s.handle("PATCH /api/v1/images/{id}", s.authed(s.updateImage))
 	s.handle("DELETE /api/v1/images/{id}", s.authed(s.deleteImage))
-	s.handle("GET /api/v1/images/{id}/original", s.authed(s.original))
+	s.handle("GET /api/v1/images/{id}/original", s.optionalAuth(s.original))
 	if s.deps.Signer != nil {
 		s.handle("POST /api/v1/images/{id}/urls", s.authed(s.signURLs))
 		s.handle("POST /api/v1/images/urls", s.authed(s.signURLsBatch))

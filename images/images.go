@@ -130,24 +130,12 @@ func (s *Service) Delete(ctx context.Context, p imgmgr.Principal, id string) err
 			s.Logger.ErrorContext(ctx, "dropping variants", "sha256", im.SHA256, "err", err)
 		}
 	}
-	if err := s.Blobs.Delete(ctx, key); err != nil {
-		s.Logger.ErrorContext(ctx, "deleting unused original", "key", key, "err", err)
+	for _, k := range []string{key, PublicKey(im.SHA256)} {
+		if err := s.Blobs.Delete(ctx, k); err != nil {
+			s.Logger.ErrorContext(ctx, "deleting unused original", "key", k, "err", err)
+		}
 	}
 	return nil
-}
-
-// OpenOriginal returns an image and a seekable reader of its original
-// bytes; the caller closes the reader.
-func (s *Service) OpenOriginal(ctx context.Context, p imgmgr.Principal, id string) (*imgmgr.Image, blob.ReadSeekCloser, error) {
-	im, err := s.Get(ctx, p, id)
-	if err != nil {
-		return nil, nil, err
-	}
-	rc, _, err := blob.OpenSeeker(ctx, s.Blobs, blob.OriginalKey(im.SHA256))
-	if err != nil {
-		return nil, nil, imgmgr.Wrap("images.OpenOriginal", err)
-	}
-	return im, rc, nil
 }
 
 // Stats is the principal's view of the library (everyone's for an admin).
