@@ -105,6 +105,7 @@ type Upload struct {
 	TusMaxSize        int64    `json:"tus_max_size"`            // largest tus upload; 0 = max_file_bytes
 	TusExpiry         Duration `json:"tus_expiry"`              // an unfinished tus upload expires after; default 24h
 	MaxUnfinished     int      `json:"max_unfinished_per_user"` // unfinished tus uploads per user; default 100
+	AllowSVG          bool     `json:"allow_svg"`               // accept SVG, sanitised (scripts, handlers, external refs removed); default false
 	ProgressEvery     Duration `json:"progress_every"`          // progress events per upload at most every; default 250ms
 }
 

@@ -27,15 +27,15 @@ type Limits struct {
 // ClientIP is the request's client address: the peer, or the right-most
 // untrusted X-Forwarded-For hop when the peer is a trusted proxy.
 func (s *Server) ClientIP(r *http.Request) string {
-	if s.deps.Limits.Proxies == nil {
-		a := r.RemoteAddr
-		if i := strings.LastIndexByte(a, ':'); i >= 0 {
-			a = a[:i]
-		}
-		return strings.Trim(a, "[]")
+	p := s.deps.Limits.Proxies
+	if p == nil {
+		p = noProxies
 	}
-	return ratelimit.IPKey(s.deps.Limits.Proxies.ClientIP(r))
+	return ratelimit.IPKey(p.ClientIP(r))
 }
+
+// noProxies trusts nobody: the peer is the client.
+var noProxies, _ = ratelimit.NewTrustedProxies(nil)
 
 // take asks l for cost tokens of key and sets the RateLimit headers.
 func (s *Server) take(ctx context.Context, w http.ResponseWriter, l ratelimit.Limiter, key string, cost int) error {

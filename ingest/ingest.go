@@ -30,6 +30,9 @@ type Config struct {
 	MaxTotalPixels  int64  // summed over all frames; default 500 000 000
 	MaxConcurrent   int    // ingests at once on this node; default 2 × cores; past it 503
 	MaxPerUser      int    // ingests at once per user; default 4; past it 503
+	// AllowSVG accepts SVG uploads, sanitised before they are stored; off
+	// by default (415 svg_not_allowed).
+	AllowSVG bool
 	// ScanFailOpen stores files unscanned when the scanner is unreachable;
 	// the default (false) answers 503 instead.
 	ScanFailOpen bool
@@ -189,10 +192,26 @@ func (s *Service) ingest(ctx context.Context, req Request, sp *spooled) (*imgmgr
 	if err != nil {
 		return nil, s.reject(ctx, req, err)
 	}
+	if s.cfg.AllowSVG && Sniff(sp.head) == "svg" {
+		clean, hdr, err := s.sanitizeSVG(sp)
+		if err != nil {
+			return nil, s.reject(ctx, req, err)
+		}
+		defer clean.Close()
+		if err := s.scan(ctx, req, clean); err != nil {
+			return nil, s.reject(ctx, req, err)
+		}
+		return s.finishIngest(ctx, req, clean, hdr)
+	}
 	hdr, err := s.validate(ctx, req, sp)
 	if err != nil {
 		return nil, s.reject(ctx, req, err)
 	}
+	return s.finishIngest(ctx, req, sp, hdr)
+}
+
+// finishIngest stores and records a validated file and tells the uploader.
+func (s *Service) finishIngest(ctx context.Context, req Request, sp *spooled, hdr imgmgr.Header) (*imgmgr.Image, error) {
 	im, err := s.store(ctx, req, sp, hdr)
 	if err != nil {
 		return nil, s.reject(ctx, req, err)

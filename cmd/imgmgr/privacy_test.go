@@ -69,3 +69,32 @@ func TestLocationOnlyForTheOwner(t *testing.T) {
 		t.Fatalf("%d location-free copies left after the delete", n)
 	}
 }
+
+func TestSVGPolicy(t *testing.T) {
+	svg := []byte(`<svg xmlns="http://www.w3.org/2000/svg" width="120" height="80" onload="alert(1)">` +
+		`<script>alert(document.cookie)</script><rect width="10" height="10" fill="red"/>` +
+		`<image href="https://evil.example/x.png"/></svg>`)
+	off := startServer(t)
+	if status, out := off.upload(off.token, nil, filePart{"a.svg", svg}); status != 415 || out.Error.Code != "svg_not_allowed" {
+		t.Fatalf("SVG off: %d %+v", status, out.Error)
+	}
+	on := startServer(t, func(c *config.Config) { c.Upload.AllowSVG = true })
+	status, out := on.upload(on.token, nil, filePart{"a.svg", svg})
+	if status != 201 || out.Results[0].Image.Format != "svg" || out.Results[0].Image.Width != 120 {
+		t.Fatalf("SVG on: %d %+v", status, out)
+	}
+	resp := on.do("GET", "/api/v1/images/"+out.Results[0].Image.ID+"/original", on.token, nil, nil)
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, bad := range []string{"<script", "onload", "evil.example"} {
+		if bytes.Contains(b, []byte(bad)) {
+			t.Fatalf("sanitised SVG still has %q: %s", bad, b)
+		}
+	}
+	if resp.Header.Get("Content-Type") != "image/svg+xml" || resp.Header.Get("Content-Security-Policy") != "default-src 'none'; style-src 'unsafe-inline'; sandbox" {
+		t.Fatalf("SVG headers: %v", resp.Header)
+	}
+	if !bytes.Contains(b, []byte("<rect")) {
+		t.Fatalf("the drawing was lost: %s", b)
+	}
+}
