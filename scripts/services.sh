@@ -253,7 +253,7 @@ DatabaseDirectory $dir/db
 LogFile $dir/clamd.log
 LogTime yes
 TemporaryDirectory $dir
-StreamMaxLength 100M
+StreamMaxLength 256M
 MaxThreads 4
 SelfCheck 0
 ConcurrentDatabaseReload no
