@@ -90,7 +90,7 @@ func (s *stats) print(out io.Writer, elapsed time.Duration) {
 		k := s.kinds[name]
 		fmt.Fprintf(out, "%s: answers by status and code: %s\n", name, counts(k.codes))
 		if len(k.limits) > 0 {
-			fmt.Fprintf(out, "%s: 429s by RateLimit-Limit (bucket size): %s\n", name, counts(k.limits))
+			fmt.Fprintf(out, "%s: 429s by RateLimit-Limit (the bucket size; several policies may share one): %s\n", name, counts(k.limits))
 		}
 		if len(k.errs) > 0 {
 			fmt.Fprintf(out, "%s: transport errors: %s\n", name, counts(k.errs))
