@@ -52,6 +52,9 @@ func FuzzParseMetadata(f *testing.F) {
 		if err != nil {
 			t.Fatalf("re-encoded %+v does not parse: %v", md, err)
 		}
+		if len(md.Tags) == 0 {
+			md.Tags = nil // "tags" with no tag in it is no tags
+		}
 		if !reflect.DeepEqual(md, again) {
 			t.Fatalf("round trip changed %+v into %+v", md, again)
 		}
@@ -189,8 +192,9 @@ func checkCreated(t *testing.T, head *httptest.ResponseRecorder, length, deferLe
 		if hd.Get("Upload-Defer-Length") != "1" || hd.Get("Upload-Length") != "" {
 			t.Fatalf("deferred upload described as length %q defer %q", hd.Get("Upload-Length"), hd.Get("Upload-Defer-Length"))
 		}
-	default:
-		if hd.Get("Upload-Length") != length {
+	default: // "01" is a valid length, described as "1"
+		sent, _ := strconv.ParseInt(length, 10, 64)
+		if hd.Get("Upload-Length") != strconv.FormatInt(sent, 10) {
 			t.Fatalf("created with Upload-Length %q, HEAD says %q", length, hd.Get("Upload-Length"))
 		}
 	}
