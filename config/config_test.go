@@ -94,3 +94,22 @@ func TestBadValuesNameTheKey(t *testing.T) {
 		t.Error("unknown key accepted")
 	}
 }
+
+// Regression: every ratelimit.*_per_minute key and admin_factor is a
+// float64, and setting one through its env form stopped start-up with
+// "unsupported type float64", although every key has an env form.
+func TestEnvSetsFloatKeys(t *testing.T) {
+	c, err := load(t, "", map[string]string{"IMGMGR_RATELIMIT_UPLOADS_PER_MINUTE": "30",
+		"IMGMGR_RATELIMIT_ADMIN_FACTOR": "2.5"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Rate.UploadsPerMinute != 30 || c.Rate.AdminFactor != 2.5 {
+		t.Errorf("uploads_per_minute %v, admin_factor %v; want 30, 2.5", c.Rate.UploadsPerMinute, c.Rate.AdminFactor)
+	}
+	_, err = load(t, "", map[string]string{"IMGMGR_RATELIMIT_IP_PER_MINUTE": "many"})
+	var ce *Error
+	if !errors.As(err, &ce) || ce.Key != "ratelimit.ip_per_minute" {
+		t.Errorf("bad float: err = %v, want key ratelimit.ip_per_minute", err)
+	}
+}
