@@ -3,9 +3,9 @@ package main
 import (
 	"bufio"
 	"fmt"
+	"github.com/imgmgr/imgmgr/bench/internal/procstat"
 	"io"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -25,27 +25,7 @@ type memSample struct{ rss, hwm int64 } // KiB
 func newMemWatch(pid int) *memWatch { return &memWatch{pid: pid} }
 
 func (m *memWatch) sample() memSample {
-	if m.pid == 0 {
-		return memSample{}
-	}
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", m.pid))
-	if err != nil {
-		return memSample{}
-	}
-	var s memSample
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			s.rss = kib(v)
-		} else if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			s.hwm = kib(v)
-		}
-	}
-	return s
-}
-
-func kib(v string) int64 {
-	n, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-	return n
+	return memSample{rss: procstat.Status(m.pid, "VmRSS") >> 10, hwm: procstat.Status(m.pid, "VmHWM") >> 10}
 }
 
 // start samples VmRSS every 20 ms until stop.

@@ -12,17 +12,14 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
-	"encoding/json"
 	"flag"
 	"fmt"
+	"github.com/imgmgr/imgmgr/bench/internal/procstat"
 	"io"
 	"mime/multipart"
 	"net/http"
 	"os"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"text/tabwriter"
@@ -43,10 +40,10 @@ func main() {
 
 	jpeg, err := os.ReadFile(*src)
 	check(err)
-	tok := login(*url, *user, *password)
-	rss0 := readRSS(*pid)
-	stop := make(chan struct{})
-	peak := watchRSS(*pid, stop)
+	tok, err := procstat.Login(*url, *user, *password)
+	check(err)
+	rss0 := procstat.RSS(*pid)
+	stopWatch := procstat.WatchRSS(*pid, 20*time.Millisecond)
 
 	start := time.Now()
 	var ok, failed atomic.Int64
@@ -83,8 +80,7 @@ func main() {
 		wg.Wait()
 	}
 	elapsed := time.Since(start)
-	close(stop)
-	hwm := <-peak
+	hwm := stopWatch()
 
 	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "uploads\tfailed\tconcurrency\tbytes each\tseconds\timages/s\tMB/s\tRSS before MiB\tpeak RSS MiB\tgrowth MiB")
@@ -160,63 +156,6 @@ func upload(base, tok string, body io.Reader) int {
 	}
 	io.Copy(io.Discard, resp.Body)
 	return resp.StatusCode
-}
-
-func login(base, user, pw string) string {
-	b, _ := json.Marshal(map[string]string{"username": user, "password": pw})
-	resp, err := http.Post(base+"/api/v1/auth/login", "application/json", bytes.NewReader(b))
-	check(err)
-	defer resp.Body.Close()
-	var out struct {
-		AccessToken string `json:"access_token"`
-	}
-	check(json.NewDecoder(resp.Body).Decode(&out))
-	if out.AccessToken == "" {
-		check(fmt.Errorf("login failed: %d", resp.StatusCode))
-	}
-	return out.AccessToken
-}
-
-// readRSS returns the process's resident set in bytes (0 without a pid).
-func readRSS(pid int) int64 { return procStatus(pid, "VmRSS:") }
-
-func procStatus(pid int, field string) int64 {
-	if pid == 0 {
-		return 0
-	}
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if strings.HasPrefix(sc.Text(), field) {
-			kb, _ := strconv.ParseInt(strings.Fields(sc.Text())[1], 10, 64)
-			return kb << 10
-		}
-	}
-	return 0
-}
-
-// watchRSS samples RSS every 20 ms until stop and sends the peak.
-func watchRSS(pid int, stop <-chan struct{}) <-chan int64 {
-	out := make(chan int64, 1)
-	go func() {
-		var peak int64
-		t := time.NewTicker(20 * time.Millisecond)
-		defer t.Stop()
-		for {
-			peak = max(peak, readRSS(pid))
-			select {
-			case <-stop:
-				out <- peak
-				return
-			case <-t.C:
-			}
-		}
-	}()
-	return out
 }
 
 func mib(b int64) string {

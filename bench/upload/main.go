@@ -15,16 +15,15 @@ import (
 	"crypto/sha1"
 	"encoding/base64"
 	"encoding/binary"
-	"encoding/json"
 	"flag"
 	"fmt"
+	"github.com/imgmgr/imgmgr/bench/internal/procstat"
 	"io"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"os"
 	"strconv"
-	"strings"
 	"text/tabwriter"
 	"time"
 )
@@ -42,16 +41,18 @@ func main() {
 	flag.Parse()
 
 	if *user != "" {
-		*token = login(*endpoint, *user, *password)
+		u, err := url.Parse(*endpoint)
+		check(err)
+		*token, err = procstat.Login(u.Scheme+"://"+u.Host, *user, *password)
+		check(err)
 	}
 	if *chunk <= 0 || *chunk > *size {
 		*chunk = *size
 	}
 	src, err := newSource(*jpeg, *size)
 	check(err)
-	rss0 := readRSS(*pid, "VmRSS")
-	stop := make(chan struct{})
-	peak := watchRSS(*pid, stop)
+	rss0 := procstat.RSS(*pid)
+	stopWatch := procstat.WatchRSS(*pid, 20*time.Millisecond)
 
 	c := &client{token: *token, http: &http.Client{}}
 	start := time.Now()
@@ -69,8 +70,7 @@ func main() {
 		}
 	}
 	total := time.Since(start)
-	close(stop)
-	peakRSS := <-peak
+	peakRSS := stopWatch()
 
 	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
 	mb := float64(*size) / 1e6
@@ -208,60 +208,6 @@ func (n *noise) Read(p []byte) (int, error) {
 		n.r = rand.NewChaCha8(seed)
 	}
 	return n.r.Read(p)
-}
-
-func login(endpoint, user, password string) string {
-	u, err := url.Parse(endpoint)
-	check(err)
-	body, _ := json.Marshal(map[string]string{"username": user, "password": password})
-	resp, err := http.Post(u.Scheme+"://"+u.Host+"/api/v1/auth/login", "application/json", bytes.NewReader(body))
-	check(err)
-	defer resp.Body.Close()
-	var out struct {
-		AccessToken string `json:"access_token"`
-	}
-	if resp.StatusCode != 200 || json.NewDecoder(resp.Body).Decode(&out) != nil {
-		fmt.Fprintln(os.Stderr, "login failed:", resp.Status)
-		os.Exit(1)
-	}
-	return out.AccessToken
-}
-
-func readRSS(pid int, field string) int64 {
-	if pid <= 0 {
-		return 0
-	}
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, field+":"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-			return kb << 10
-		}
-	}
-	return 0
-}
-
-// watchRSS samples the server's RSS every 20ms until stop and sends the peak.
-func watchRSS(pid int, stop chan struct{}) chan int64 {
-	out := make(chan int64, 1)
-	go func() {
-		var peak int64
-		t := time.NewTicker(20 * time.Millisecond)
-		defer t.Stop()
-		for {
-			peak = max(peak, readRSS(pid, "VmRSS"))
-			select {
-			case <-stop:
-				out <- max(peak, readRSS(pid, "VmRSS"))
-				return
-			case <-t.C:
-			}
-		}
-	}()
-	return out
 }
 
 func mib(b int64) float64 { return float64(b) / (1 << 20) }

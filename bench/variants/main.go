@@ -17,6 +17,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"github.com/imgmgr/imgmgr/bench/internal/procstat"
 	"io"
 	"net/http"
 	"os"
@@ -59,15 +60,14 @@ func main() {
 		if *warmup > 0 {
 			run(client, urls, *accept, *warmup, *c)
 		}
-		cpu0 := cpuSeconds(*pid)
-		stop := make(chan struct{})
-		peak := watchRSS(*pid, stop)
+		cpu0 := procstat.CPUSeconds(*pid)
+		stopWatch := procstat.WatchRSS(*pid, 10*time.Millisecond)
 		r := run(client, urls, *accept, *n, *c)
-		close(stop)
-		cpu := (cpuSeconds(*pid) - cpu0) * 1000 / float64(*n)
+		peak := stopWatch()
+		cpu := (procstat.CPUSeconds(*pid) - cpu0) * 1000 / float64(*n)
 		fmt.Fprintf(tw, "%s\t%.1f\t%.1f\t%.1f\t%d\t%.1f\t%d\t%s\t%s\t\n", name, float64(*n)/r.elapsed.Seconds(),
 			ms(r.pct(50)), ms(r.pct(99)), r.bytes/int64(max(*n, 1)), float64(r.bytes)/1e6, r.errors,
-			ifPID(*pid, fmt.Sprintf("%.1f", cpu)), ifPID(*pid, fmt.Sprintf("%.0f", float64(<-peak)/1024)))
+			ifPID(*pid, fmt.Sprintf("%.1f", cpu)), ifPID(*pid, fmt.Sprintf("%.0f", float64(peak)/(1<<20))))
 	}
 	tw.Flush()
 }
