@@ -57,6 +57,8 @@ func (s *Server) adapt(route string, h HandlerFunc) http.Handler {
 		body := &countingBody{ReadCloser: r.Body}
 		r.Body = body
 		s.metrics.inflight.Inc()
+		s.active.Add(1)
+		defer s.active.Done()
 		defer func() {
 			p := recover()
 			if p != nil && p != http.ErrAbortHandler {

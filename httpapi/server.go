@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -65,7 +66,8 @@ type Server struct {
 	log      *slog.Logger
 	metrics  *metrics
 	handler  http.Handler
-	patterns []string // every registered pattern, for the OpenAPI check
+	active   sync.WaitGroup // handlers running, for a clean shutdown
+	patterns []string       // every registered pattern, for the OpenAPI check
 }
 
 // Routes lists the registered ServeMux patterns.
@@ -80,6 +82,19 @@ func New(d Deps) *Server {
 	s.routes()
 	s.handler = withRequestID(s.withAccessLog(withSecurityHeaders(withCORS(d.CORSOrigins, s.withIPLimit(withMinRate(d.MinRate, s.mux))))))
 	return s
+}
+
+// Wait blocks until every handler has returned or ctx ends, so stores are
+// not closed under a request that outlived the server's drain bound.
+func (s *Server) Wait(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() { s.active.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // ServeHTTP implements http.Handler.

@@ -54,6 +54,13 @@ func serve(ctx context.Context, cfg config.Config, stdout io.Writer, getenv func
 		return err
 	}
 	srv.Close()
+	// Handlers cut off by Close may still be running (an ingest, a render):
+	// give them a moment to notice before the stores close under them.
+	wctx, wcancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer wcancel()
+	if err := a.handler.Wait(wctx); err != nil {
+		log.Warn("handlers still running at exit", "err", err)
+	}
 	log.Info("stopped")
 	return nil
 }
