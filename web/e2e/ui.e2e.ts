@@ -146,7 +146,9 @@ async function firstScreen(signing: { requests: number }) {
   const first = await page.evaluate(() => performance.getEntriesByName('imgmgr:first-thumbnail')[0]?.startTime ?? NaN)
   const inView = () =>
     page.evaluate(() => {
-      const cards = [...document.querySelectorAll('[data-test=thumb]')].filter((el) => el.getBoundingClientRect().top < innerHeight)
+      const cards = [...document.querySelectorAll('[data-test=thumb]')].filter(
+        (el) => el.getBoundingClientRect().top < innerHeight,
+      )
       return { cards: cards.length, loaded: cards.filter((el) => el.querySelector('img.loaded')).length }
     })
   await expect.poll(async () => ((v) => v.cards > 0 && v.loaded === v.cards)(await inView()), { timeout: 120_000 }).toBe(true)
