@@ -42,6 +42,7 @@ interface RequestOptions {
   query?: Record<string, string | number | undefined | null>
   signal?: AbortSignal
   auth?: boolean // default true
+  refresh?: boolean // on a 401, refresh the token and send again; default true
   headers?: Record<string, string>
 }
 
@@ -96,7 +97,7 @@ export class ApiClient {
       }
     }
     let res = await send(auth ? (this.tokens?.accessToken() ?? null) : null)
-    if (res.status === 401 && auth && this.tokens) {
+    if (res.status === 401 && auth && this.tokens && (opts.refresh ?? true)) {
       const fresh = await this.tokens.refresh()
       if (fresh) res = await send(fresh)
     }
@@ -226,9 +227,16 @@ export class ApiClient {
   updateUser(id: string, upd: { role?: Role; password?: string }): Promise<User> {
     return this.request('PATCH', '/users/' + enc(id), { body: upd })
   }
-  /** changePassword sets one's own password; the server then revokes every session of the user. */
+  /**
+   * changePassword sets one's own password; the server then revokes every
+   * session of the user. A 401 is not met with a refresh (the session manager
+   * holds refreshes back while the change is under way; see SessionManager.changePassword).
+   */
   changePassword(userId: string, currentPassword: string, password: string): Promise<User> {
-    return this.request('PATCH', '/users/' + enc(userId), { body: { password, current_password: currentPassword } })
+    return this.request('PATCH', '/users/' + enc(userId), {
+      body: { password, current_password: currentPassword },
+      refresh: false,
+    })
   }
   deleteUser(id: string): Promise<void> {
     return this.request('DELETE', '/users/' + enc(id))
