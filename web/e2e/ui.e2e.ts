@@ -374,6 +374,8 @@ describe('imgmgr web UI', () => {
     await expect.poll(() => thumbs().count()).toBe(1)
     if (has.variants) await page.locator('[data-test=thumb] img.loaded').first().waitFor({ timeout: 30_000 })
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(375)
+    const columns = await page.locator('[data-test=grid]').evaluate((el) => getComputedStyle(el).gridTemplateColumns)
+    expect(columns.split(' ')).toHaveLength(3) // three thumbnails a row on a phone
     await page.screenshot({ path: join(shots, 'gallery-375.png') })
     await page.emulateMedia({ colorScheme: 'dark' })
     await page.screenshot({ path: join(shots, 'gallery-375-dark.png') })
