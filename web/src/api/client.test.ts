@@ -125,6 +125,31 @@ describe('ApiClient', () => {
     expect(srv.calls[1]!.body).toEqual({ variants: ['w:10'], expires_in: 60 })
   })
 
+  it('signs a page of images in one request and turns per-image errors into ApiErrors', async () => {
+    const srv = new FakeServer().on('POST', '/api/v1/images/urls', (req) => {
+      const b = req.body as { ids: string[]; variants: string[] }
+      return json(200, {
+        urls: { a: b.variants.map((v) => '/img/s/' + v + '/a') },
+        errors: { gone: { code: 'not_found', message: 'image not found' } },
+      })
+    })
+    const api = new ApiClient({ fetch: srv.fetch, tokens: tokens('t') })
+    const got = await api.signedURLsMany(['a', 'gone'], ['w:10', 'w:20'])
+    expect(srv.calls[0]!.body).toEqual({ ids: ['a', 'gone'], variants: ['w:10', 'w:20'] })
+    expect(got.urls).toEqual({ a: ['/img/s/w:10/a', '/img/s/w:20/a'] })
+    expect(Object.keys(got.errors)).toEqual(['gone'])
+    expect([got.errors.gone!.status, got.errors.gone!.code]).toEqual([404, 'not_found'])
+    expect(humanError(got.errors.gone)).toBe('It is not there any more. It may have been deleted.')
+    await api.signedURLsMany(['a'], ['w:10'], 120)
+    expect(srv.calls[1]!.body).toEqual({ ids: ['a'], variants: ['w:10'], expires_in: 120 })
+  })
+
+  it('reads a batch signing answer with null maps as empty', async () => {
+    const srv = new FakeServer().on('POST', '/api/v1/images/urls', () => json(200, { urls: null, errors: null }))
+    const api = new ApiClient({ fetch: srv.fetch, tokens: tokens('t') })
+    expect(await api.signedURLsMany(['a'], ['w:10'])).toEqual({ urls: {}, errors: {} })
+  })
+
   it('accepts lists as bare arrays or wrapped objects', async () => {
     const srv = new FakeServer()
       .on('GET', '/api/v1/tags', () => json(200, [{ tag: 'a', count: 2 }]))

@@ -42,6 +42,7 @@ interface RequestOptions {
   query?: Record<string, string | number | undefined | null>
   signal?: AbortSignal
   auth?: boolean // default true
+  refresh?: boolean // on a 401, refresh the token and send again; default true
   headers?: Record<string, string>
 }
 
@@ -96,7 +97,7 @@ export class ApiClient {
       }
     }
     let res = await send(auth ? (this.tokens?.accessToken() ?? null) : null)
-    if (res.status === 401 && auth && this.tokens) {
+    if (res.status === 401 && auth && this.tokens && (opts.refresh ?? true)) {
       const fresh = await this.tokens.refresh()
       if (fresh) res = await send(fresh)
     }
@@ -167,6 +168,26 @@ export class ApiClient {
     })
     return r.urls
   }
+  /**
+   * signedURLsMany signs the same variants for many images in one request (a
+   * gallery page): urls[id] in variant order; an id the caller may not see or
+   * that is gone is in errors instead, as an ApiError.
+   */
+  async signedURLsMany(
+    ids: string[],
+    variants: string[],
+    expiresIn?: number,
+    signal?: AbortSignal,
+  ): Promise<{ urls: Record<string, string[]>; errors: Record<string, ApiError> }> {
+    const body: { ids: string[]; variants: string[]; expires_in?: number } = { ids, variants }
+    if (expiresIn) body.expires_in = expiresIn
+    const r = await this.request<SignedMany | null>('POST', '/images/urls', { body, ...(signal ? { signal } : {}) })
+    const errors: Record<string, ApiError> = {}
+    for (const [id, e] of Object.entries(r?.errors ?? {})) {
+      errors[id] = new ApiError(itemStatus(e?.code ?? ''), e?.code || 'unprocessable', e?.message ?? '')
+    }
+    return { urls: r?.urls ?? {}, errors }
+  }
   /** original fetches the original's bytes (the owner gets them untouched, others without location tags). */
   original(id: string, opts: { range?: string; signal?: AbortSignal } = {}): Promise<Response> {
     return this.raw('GET', '/images/' + enc(id) + '/original', {
@@ -206,6 +227,17 @@ export class ApiClient {
   updateUser(id: string, upd: { role?: Role; password?: string }): Promise<User> {
     return this.request('PATCH', '/users/' + enc(id), { body: upd })
   }
+  /**
+   * changePassword sets one's own password; the server then revokes every
+   * session of the user. A 401 is not met with a refresh (the session manager
+   * holds refreshes back while the change is under way; see SessionManager.changePassword).
+   */
+  changePassword(userId: string, currentPassword: string, password: string): Promise<User> {
+    return this.request('PATCH', '/users/' + enc(userId), {
+      body: { password, current_password: currentPassword },
+      refresh: false,
+    })
+  }
   deleteUser(id: string): Promise<void> {
     return this.request('DELETE', '/users/' + enc(id))
   }
@@ -221,6 +253,18 @@ export class ApiClient {
   async stats(): Promise<Stats> {
     return (await this.request<Stats | null>('GET', '/stats')) ?? {}
   }
+}
+
+/** SignedMany is the answer of POST /images/urls. */
+interface SignedMany {
+  urls: Record<string, string[]> | null
+  errors: Record<string, { code: string; message: string } | null> | null
+}
+
+/** itemStatus is the status a one-image request would have had for a per-id error code in a batch answer. */
+function itemStatus(code: string): number {
+  const s: Record<string, number> = { not_found: 404, permission_denied: 403, gone: 410, invalid_request: 400, invalid: 400 }
+  return s[code] ?? 422
 }
 
 function enc(s: string): string {

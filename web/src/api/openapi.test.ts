@@ -11,7 +11,7 @@ import type { APIKey, Album, BatchRequest, Image, ImageUpdate, Session, User } f
 
 interface OpenAPI {
   paths: Record<string, Record<string, unknown>>
-  components: { schemas: Record<string, { properties?: Record<string, unknown> }> }
+  components: { schemas: Record<string, { properties?: Record<string, unknown>; required?: string[] }> }
 }
 const doc = JSON.parse(readFileSync(fileURLToPath(new URL('../../../httpapi/openapi.json', import.meta.url)), 'utf8')) as OpenAPI
 
@@ -26,6 +26,24 @@ function documented(method: string, path: string): string | null {
   return null
 }
 
+interface Schema {
+  properties?: Record<string, unknown>
+  required?: string[]
+  $ref?: string
+}
+
+/** requestSchema is the JSON request body schema of the route path matches, literal segments first. */
+function requestSchema(method: string, path: string): Schema | undefined {
+  const byLiteral = Object.entries(doc.paths).sort(([a], [b]) => (a.match(/\{/g)?.length ?? 0) - (b.match(/\{/g)?.length ?? 0))
+  for (const [tmpl, ops] of byLiteral) {
+    const op = ops[method.toLowerCase()] as { requestBody?: { content: Record<string, { schema: Schema }> } } | undefined
+    if (!op || !new RegExp('^' + tmpl.replace(/\{[^}]+\}/g, '[^/]+') + '$').test(path)) continue
+    const s = op.requestBody?.content['application/json']?.schema
+    return s?.$ref ? (doc.components.schemas[s.$ref.split('/').pop()!] as Schema) : s
+  }
+  return undefined
+}
+
 /** Every call the client can make, with arguments that reach the server. */
 async function everyCall(api: ApiClient): Promise<void> {
   const f = new File(['x'], 'a.png', { type: 'image/png' })
@@ -38,6 +56,7 @@ async function everyCall(api: ApiClient): Promise<void> {
   await api.deleteImage('i1')
   await api.batch({ action: 'delete', ids: ['i1'] })
   await api.signedURLs('i1', ['w:10'])
+  await api.signedURLsMany(['i1', 'i2'], ['w:10'], 60)
   await api.original('i1')
   await api.uploadMultipart([f])
   await api.listAlbums()
@@ -46,6 +65,7 @@ async function everyCall(api: ApiClient): Promise<void> {
   await api.listUsers()
   await api.createUser({ username: 'u', password: 'p', role: 'user' })
   await api.updateUser('u1', { role: 'admin' })
+  await api.changePassword('u1', 'old password', 'new password')
   await api.deleteUser('u1')
   await api.listAPIKeys()
   await api.createAPIKey('k')
@@ -66,12 +86,33 @@ describe('client against the OpenAPI document', () => {
       },
     })
     await everyCall(api)
-    expect(calls.length).toBe(22)
+    expect(calls.length).toBe(24)
     const undocumented = calls.filter((c) => {
       const [m, p] = c.split(' ') as [string, string]
       return documented(m, p) === null && !PENDING.has(c.replace(/\/images\/i1\//, '/images/{id}/'))
     })
     expect(undocumented).toEqual([])
+  })
+
+  it('sends JSON bodies with only the documented fields, and every required one', async () => {
+    const srv = new FakeServer()
+    const api = new ApiClient({
+      fetch: async (input, init) => {
+        await srv.fetch(input, init)
+        return json(200, { images: [], next_cursor: '', urls: [], results: [] })
+      },
+    })
+    await everyCall(api)
+    const wrong: string[] = []
+    for (const c of srv.calls) {
+      if (!c.body || c.body instanceof FormData) continue
+      const schema = requestSchema(c.method, c.path)
+      const sent = Object.keys(c.body as object)
+      const extra = sent.filter((k) => !(k in (schema?.properties ?? {})))
+      const absent = (schema?.required ?? []).filter((k) => !sent.includes(k))
+      if (!schema || extra.length || absent.length) wrong.push(`${c.method} ${c.path}: extra ${extra} absent ${absent}`)
+    }
+    expect(wrong).toEqual([])
   })
 
   it('has no pending route that the server already documents', () => {

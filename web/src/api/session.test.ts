@@ -19,12 +19,25 @@ class FakeAuth implements AuthAPI {
     this.valid.add('r' + this.n)
     return { access_token: 'a' + this.n, refresh_token: 'r' + this.n, expires_in: 900, user }
   }
+  password = 'pw'
+  loginCalls = 0
+  /** while set, login and refresh wait for it (to order events in a test) */
+  gate: Promise<void> | null = null
+
   async login(_u: string, p: string): Promise<Session> {
-    if (p !== 'pw') throw new ApiError(401, 'invalid_credentials', 'bad password')
+    this.loginCalls++
+    if (this.gate) await this.gate
+    if (p !== this.password) throw new ApiError(401, 'invalid_credentials', 'bad password')
     return this.issue()
+  }
+  /** setPassword is what the server does on PATCH /users/{id}: new password, every refresh token revoked. */
+  setPassword(p: string): void {
+    this.password = p
+    this.valid.clear()
   }
   async refresh(t: string): Promise<Session> {
     this.refreshCalls++
+    if (this.gate) await this.gate
     if (this.failNext) {
       const e = this.failNext
       this.failNext = null
@@ -155,5 +168,112 @@ describe('SessionManager', () => {
     const sm = make(new FakeAuth(), storage)
     expect(sm.user).toBeNull()
     sm.dispose()
+  })
+  describe('changing the password', () => {
+    const NEW = 'a new password 1'
+    /** gated returns a gate for FakeAuth and the function that opens it */
+    const gated = (): [Promise<void>, () => void] => {
+      let open!: () => void
+      return [new Promise<void>((r) => (open = r)), () => open()]
+    }
+
+    it('signs in again with the new password, without ever showing a signed-out state', async () => {
+      const auth = new FakeAuth()
+      const storage = new MemoryStorage()
+      const sm = make(auth, storage)
+      await sm.login('ann', 'pw')
+      const seen: (string | null)[] = []
+      sm.subscribe((s) => seen.push(s?.access_token ?? null))
+      const u = await sm.changePassword(async () => auth.setPassword(NEW), NEW)
+      expect(u.username).toBe('ann')
+      expect(sm.accessToken()).toBe('a2')
+      expect(JSON.parse(storage.getItem(STORAGE_KEY)!).refresh_token).toBe('r2')
+      expect(seen).toEqual(['a2'])
+      expect(await sm.refresh()).toBe('a3') // the new refresh token works
+      sm.dispose()
+    })
+
+    it('makes a refresh asked for before the new sign-in wait for it instead of spending the revoked token', async () => {
+      const auth = new FakeAuth()
+      const sm = make(auth)
+      await sm.login('ann', 'pw')
+      const ended: unknown[] = []
+      sm.subscribe((s, why) => s === null && ended.push(why))
+      const [gate, open] = gated()
+      let refreshed: Promise<string | null> | undefined
+      const changing = sm.changePassword(async () => {
+        auth.setPassword(NEW)
+        auth.gate = gate // the new sign-in is slow
+        // A call that got a 401 right after the change asks for a fresh token.
+        queueMicrotask(() => (refreshed = sm.refresh()))
+      }, NEW)
+      await vi.advanceTimersByTimeAsync(0)
+      open()
+      auth.gate = null
+      await changing
+      expect(await refreshed).toBe('a2') // its refresh was refused (r1 revoked); it waited for the sign-in
+      expect(ended).toEqual([])
+      expect(sm.accessToken()).toBe('a2')
+      sm.dispose()
+    })
+
+    it('keeps the session when a refresh already under way is refused because of the change', async () => {
+      const auth = new FakeAuth()
+      const sm = make(auth)
+      await sm.login('ann', 'pw')
+      const [gate, open] = gated()
+      auth.gate = gate
+      const refreshing = sm.refresh() // sent with r1, answered after the change revoked it
+      const changing = sm.changePassword(async () => auth.setPassword(NEW), NEW)
+      auth.gate = null
+      open()
+      expect(await refreshing).toBe('a2')
+      await changing
+      expect(sm.user?.username).toBe('ann')
+      expect(sm.accessToken()).toBe('a2')
+      sm.dispose()
+    })
+
+    it('keeps the session as it was when the current password is wrong', async () => {
+      const auth = new FakeAuth()
+      const sm = make(auth)
+      await sm.login('ann', 'pw')
+      const wrong = new ApiError(403, 'invalid_credentials', 'the current password is wrong')
+      await expect(sm.changePassword(() => Promise.reject(wrong), NEW)).rejects.toBe(wrong)
+      expect(sm.accessToken()).toBe('a1')
+      expect(auth.loginCalls).toBe(1)
+      expect(await sm.refresh()).toBe('a2') // refreshing works as before
+      sm.dispose()
+    })
+
+    it('ends the session, saying why, when the new sign-in fails', async () => {
+      const auth = new FakeAuth()
+      const storage = new MemoryStorage()
+      const sm = make(auth, storage)
+      await sm.login('ann', 'pw')
+      const why: unknown[] = []
+      sm.subscribe((s, reason) => s === null && why.push(reason))
+      const err = await sm.changePassword(async () => auth.setPassword('something else'), NEW).catch((e: unknown) => e)
+      expect(err).toBeInstanceOf(ApiError)
+      expect(sm.user).toBeNull()
+      expect(storage.getItem(STORAGE_KEY)).toBeNull()
+      expect(why).toEqual(['password'])
+      sm.dispose()
+    })
+
+    it('does not follow another tab that dropped the revoked session in the meantime', async () => {
+      const auth = new FakeAuth()
+      const storage = new MemoryStorage()
+      const sm = make(auth, storage)
+      await sm.login('ann', 'pw')
+      await sm.changePassword(async () => {
+        auth.setPassword(NEW)
+        storage.removeItem(STORAGE_KEY) // the other tab's refresh was refused
+        sm.storageChanged()
+      }, NEW)
+      expect(sm.accessToken()).toBe('a2')
+      expect(JSON.parse(storage.getItem(STORAGE_KEY)!).access_token).toBe('a2')
+      sm.dispose()
+    })
   })
 })

@@ -30,7 +30,8 @@ export interface AuthAPI {
 /** Lock runs fn while holding a named lock shared by every tab (navigator.locks in browsers). */
 export type Lock = <T>(name: string, fn: () => Promise<T>) => Promise<T>
 
-export type EndReason = 'logout' | 'expired'
+/** Why a session ended: signed out, ran out, or the password changed and signing in with the new one failed. */
+export type EndReason = 'logout' | 'expired' | 'password'
 
 export interface SessionDeps {
   api: AuthAPI
@@ -46,6 +47,7 @@ export const STORAGE_KEY = 'imgmgr.session'
 export class SessionManager implements TokenSource {
   private current: StoredSession | null
   private inflight: Promise<string | null> | null = null
+  private passwordChange: { answered: boolean; token: Promise<string | null> } | null = null
   private timer: ReturnType<typeof setTimeout> | undefined
   private readonly listeners = new Set<(s: StoredSession | null, reason?: EndReason) => void>()
   private readonly now: () => number
@@ -95,11 +97,56 @@ export class SessionManager implements TokenSource {
   }
 
   /**
+   * changePassword runs change (the request that sets a new password, sent
+   * without the client's refresh on 401 — see ApiClient.changePassword —, after
+   * which the server revokes every session of the user, this one included)
+   * and signs in again with the new password, so the person carries on
+   * without noticing. Until that sign-in is done, refreshes wait for it
+   * instead of spending the revoked refresh token (which would end the
+   * session). If change fails the session stays as it was (a 401 ends it);
+   * if the new sign-in fails the session ends with reason 'password'.
+   */
+  async changePassword(change: () => Promise<unknown>, newPassword: string): Promise<User> {
+    const user = this.current?.user
+    if (!user) throw new ApiError(401, 'unauthenticated', 'not signed in')
+    // change is sent without the refresh-and-replay on 401 (that refresh would wait
+    // for this change): make sure its token is not about to run out instead.
+    if ((this.current?.expires_at ?? 0) - this.now() < 30_000) await this.refresh()
+    let settle!: (token: string | null) => void
+    const pc = { answered: false, token: new Promise<string | null>((r) => (settle = r)) }
+    this.passwordChange = pc
+    try {
+      try {
+        await change()
+      } catch (e) {
+        settle(null)
+        if (e instanceof ApiError && e.status === 401) this.end('expired')
+        throw e
+      }
+      pc.answered = true
+      try {
+        const s = await this.deps.api.login(user.username, newPassword)
+        this.adopt(s)
+        settle(s.access_token)
+        return s.user
+      } catch (e) {
+        settle(null)
+        this.end('password')
+        throw e
+      }
+    } finally {
+      if (this.passwordChange === pc) this.passwordChange = null
+    }
+  }
+
+  /**
    * refresh gets a new access token. Concurrent callers share one request.
    * Returns null when the session is over (it is then cleared); throws on a
    * network failure, leaving the session in place to try again.
    */
   refresh(): Promise<string | null> {
+    // The password just changed: the old tokens are revoked, the new sign-in brings the next one.
+    if (this.passwordChange?.answered) return this.passwordChange.token
     if (!this.inflight) {
       this.inflight = this.lock('imgmgr.refresh', () => this.refreshLocked()).finally(() => {
         this.inflight = null
@@ -113,7 +160,7 @@ export class SessionManager implements TokenSource {
     const s = this.read()
     if (s?.refresh_token === this.current?.refresh_token) return
     if (s) this.set(s)
-    else if (this.current) this.end('logout', false)
+    else if (this.current && !this.passwordChange) this.end('logout', false) // another tab saw the revocation first
   }
 
   /** dispose stops the refresh timer. */
@@ -138,6 +185,11 @@ export class SessionManager implements TokenSource {
       return s.access_token
     } catch (e) {
       if (e instanceof ApiError && e.status >= 400 && e.status < 500 && e.status !== 429) {
+        // Refused because the password changed under it: the new sign-in decides.
+        const fresh = this.passwordChange ? await this.passwordChange.token : null
+        if (fresh) return fresh
+        // Replaced while this refresh was out (signed in again): carry on with that session.
+        if (this.current && this.current.refresh_token !== token) return this.current.access_token
         this.end('expired')
         return null
       }

@@ -1,5 +1,6 @@
 import { defineStore } from 'pinia'
 import { computed, ref } from 'vue'
+import { ApiError } from '../api/errors'
 import type { EndReason } from '../api/session'
 import type { User } from '../api/types'
 import { services } from '../services'
@@ -20,8 +21,14 @@ export const useAuth = defineStore('auth', () => {
     endedReason.value = null
     user.value = await session.login(username, password)
   }
+  /** changePassword sets a new password and signs in again with it (the server ends every session on a change). */
+  async function changePassword(current: string, next: string): Promise<void> {
+    const me = user.value
+    if (!me) throw new ApiError(401, 'unauthenticated', 'not signed in')
+    user.value = await session.changePassword(() => services().api.changePassword(me.id, current, next), next)
+  }
   async function logout(): Promise<void> {
     await session.logout()
   }
-  return { user, isAdmin, signedIn, endedReason, login, logout }
+  return { user, isAdmin, signedIn, endedReason, login, changePassword, logout }
 })

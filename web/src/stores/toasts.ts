@@ -32,8 +32,14 @@ export const useToasts = defineStore('toasts', () => {
     timers.delete(id)
     toasts.value = toasts.value.filter((t) => t.id !== id)
   }
+  /** clear drops every toast (when the session ends: nothing of it stays on screen). */
+  function clear(): void {
+    for (const id of timers.keys()) clearTimeout(timers.get(id))
+    timers.clear()
+    toasts.value = []
+  }
   const info = (text: string) => show({ kind: 'info', text })
   const success = (text: string) => show({ kind: 'success', text })
   const error = (text: string) => show({ kind: 'error', text })
-  return { toasts, show, close, info, success, error }
+  return { toasts, show, close, clear, info, success, error }
 })
