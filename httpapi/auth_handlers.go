@@ -137,7 +137,9 @@ func (s *Server) updateUser(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if !p.IsAdmin() && !auth.CheckPassword(u.PasswordHash, in.CurrentPassword) {
+	// Changing one's own password always takes the current one, admins
+	// included: a stolen access token must not be enough to take the account.
+	if in.Password != nil && id == p.UserID && !auth.CheckPassword(u.PasswordHash, in.CurrentPassword) {
 		return imgmgr.Errorf(imgmgr.KindPermission, "invalid_credentials", "the current password is wrong")
 	}
 	if in.Role != nil {

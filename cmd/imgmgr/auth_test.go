@@ -189,3 +189,27 @@ func TestAdminCannotDemoteSelf(t *testing.T) {
 	ts.doJSON("GET", "/api/v1/users", ts.token, nil, 200, nil)
 	ts.doJSON("PATCH", "/api/v1/users/"+me.ID, ts.token, map[string]string{"role": "admin"}, 200, nil)
 }
+
+// TestAdminOwnPasswordNeedsCurrent pins a hole: an admin's own password
+// could be changed with the access token alone, without the current one.
+func TestAdminOwnPasswordNeedsCurrent(t *testing.T) {
+	ts := startServer(t)
+	var me struct{ ID string }
+	ts.doJSON("GET", "/api/v1/me", ts.token, nil, 200, &me)
+	ts.doJSON("PATCH", "/api/v1/users/"+me.ID, ts.token, map[string]string{"password": "stolen-token-pw"}, 403, nil)
+	ts.doJSON("PATCH", "/api/v1/users/"+me.ID, ts.token, map[string]string{"password": "new-admin-password", "current_password": adminPassword}, 200, nil)
+	ts.token = ts.login("admin", "new-admin-password") // the change revoked the old token
+	// An admin still resets another user's password without knowing it.
+	ts.newUser("dora")
+	var users struct {
+		Users []struct{ ID, Username string }
+	}
+	tok := ts.token
+	ts.doJSON("GET", "/api/v1/users", tok, nil, 200, &users)
+	for _, u := range users.Users {
+		if u.Username == "dora" {
+			ts.doJSON("PATCH", "/api/v1/users/"+u.ID, tok, map[string]string{"password": "reset-by-admin"}, 200, nil)
+		}
+	}
+	ts.login("dora", "reset-by-admin")
+}
