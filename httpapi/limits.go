@@ -94,10 +94,11 @@ func (s *Server) apiLimited(w http.ResponseWriter, r *http.Request, p imgmgr.Pri
 }
 
 // uploadLimited applies the upload request and byte limits to requests
-// that carry upload bytes (POST, PATCH).
+// that carry upload bytes (a POST or PATCH with a body): a bodiless tus
+// creation, a HEAD or a termination costs no upload token.
 func (s *Server) uploadLimited(h HandlerFunc) HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		if r.Method == http.MethodPost || r.Method == http.MethodPatch {
+		if (r.Method == http.MethodPost || r.Method == http.MethodPatch) && r.ContentLength != 0 {
 			p := principal(r)
 			key := principalKey(p)
 			if err := s.take(r.Context(), w, byRole(s.deps.Limits.Uploads, p.Role), key, 1); err != nil {
