@@ -121,3 +121,26 @@ func TestRateLimits(t *testing.T) {
 		t.Fatalf("login flood: %d", last.StatusCode)
 	}
 }
+
+// TestUploadLimits: upload requests with a body take upload tokens; a
+// bodiless tus creation does not.
+func TestUploadLimits(t *testing.T) {
+	ts := startServer(t, func(c *config.Config) {
+		c.Rate.UploadsPerMinute, c.Rate.UploadsBurst, c.Rate.AdminFactor = 1, 1, 1
+	})
+	photo := testenv.ReadImage(t, "photo/concert.jpg")
+	if status, _ := ts.upload(ts.token, nil, filePart{"a.jpg", photo}); status != 201 {
+		t.Fatalf("first upload: %d", status)
+	}
+	for range 3 { // creations without a body are free
+		resp := ts.do("POST", "/api/v1/uploads/", ts.token, nil, map[string]string{"Tus-Resumable": "1.0.0", "Upload-Length": "10"})
+		resp.Body.Close()
+		if resp.StatusCode != 201 {
+			t.Fatalf("tus creation: %d", resp.StatusCode)
+		}
+	}
+	status, out := ts.upload(ts.token, nil, filePart{"b.jpg", photo})
+	if status != 429 || out.Error == nil || out.Error.Code != "rate_limited" {
+		t.Fatalf("second upload: %d %+v", status, out.Error)
+	}
+}
