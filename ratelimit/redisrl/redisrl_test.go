@@ -2,8 +2,6 @@ package redisrl_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"testing"
 	"time"
 
@@ -16,28 +14,8 @@ import (
 	"github.com/imgmgr/imgmgr/ratelimit/redisrl"
 )
 
-// client connects to the test Redis and returns a key prefix no other test
-// uses; the test's keys are deleted when it ends.
-func client(t *testing.T) (*redis.Client, string) {
-	t.Helper()
-	opt, err := redis.ParseURL(testenv.RedisURL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rdb := redis.NewClient(opt)
-	b := make([]byte, 8)
-	rand.Read(b)
-	prefix := "imgmgr-test:rl:" + hex.EncodeToString(b) + ":"
-	t.Cleanup(func() {
-		ctx := context.Background()
-		keys, _ := rdb.Keys(ctx, prefix+"*").Result()
-		if len(keys) > 0 {
-			rdb.Del(ctx, keys...)
-		}
-		rdb.Close()
-	})
-	return rdb, prefix
-}
+// client connects to the test Redis with a prefix of the test's own.
+func client(t *testing.T) (*redis.Client, string) { return testenv.RedisClient(t) }
 
 func TestLimiterConformance(t *testing.T) {
 	ratelimittest.TestLimiter(t, func(t *testing.T, l ratelimit.Limit, now func() time.Time) ratelimit.Limiter {
