@@ -4,7 +4,6 @@ import (
 	"testing"
 	"time"
 
-
 	"github.com/imgmgr/imgmgr/internal/testenv"
 	"github.com/imgmgr/imgmgr/stats"
 	"github.com/imgmgr/imgmgr/stats/statstest"
