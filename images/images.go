@@ -183,8 +183,11 @@ func (s *Service) Stats(ctx context.Context, p imgmgr.Principal) (*Stats, error)
 		s.Logger.WarnContext(ctx, "reading view counts", "err", err) // stats without the ranking
 		return st, nil
 	}
-	for _, v := range top {
-		if im, err := s.Get(ctx, p, v.ID); err == nil && len(st.TopImages) < 10 {
+	for _, v := range top { // the ranking spans everyone's images: keep the first ten p may see
+		if len(st.TopImages) == 10 {
+			break
+		}
+		if im, err := s.Get(ctx, p, v.ID); err == nil {
 			st.TopImages = append(st.TopImages, TopImage{ID: im.ID, Title: im.Title, Format: im.Format, Views: v.Views})
 		}
 	}

@@ -14,7 +14,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"time"
 
@@ -330,4 +329,3 @@ func jwtKey(cfg config.Config) ([]byte, error) {
 	return b, f.Sync()
 }
 
-func cores() int { return runtime.NumCPU() }
