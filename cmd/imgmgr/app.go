@@ -328,4 +328,3 @@ func jwtKey(cfg config.Config) ([]byte, error) {
 	}
 	return b, f.Sync()
 }
-
