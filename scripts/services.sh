@@ -305,16 +305,18 @@ s3_wanted() {
 		-e 'testenv.S3Server(' "$root"
 }
 
+# minio_binary prints the path of the cached MinIO binary, building it once.
+# Its stdout is captured, so everything else it says goes to stderr.
 minio_binary() {
 	local bin=$bin_cache/minio-$minio_version
 	if [ ! -x "$bin" ]; then
-		note "building MinIO $minio_version once (a few minutes; cached in $bin_cache)"
+		note "building MinIO $minio_version once (a few minutes; cached in $bin_cache)" >&2
 		mkdir -p "$bin_cache"
 		local tmp
 		tmp=$(mktemp -d)
 		GOBIN=$tmp go install "github.com/minio/minio@$minio_version" >&2
-		mv "$tmp/minio" "$bin"
-		rmdir "$tmp"
+		mv "$tmp/minio" "$bin" >&2
+		rmdir "$tmp" >&2
 	fi
 	echo "$bin"
 }
