@@ -1,0 +1,109 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/imgmgr/imgmgr"
+)
+
+// waitFor polls cond every 5ms up to limit and returns how long it took.
+func waitFor(t *testing.T, limit time.Duration, what string, cond func() bool) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for !cond() {
+		if time.Since(start) > limit {
+			t.Fatalf("%s: not within %v", what, limit)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return time.Since(start)
+}
+
+// mustUnavailable checks that err is the breaker's fast KindUnavailable error.
+func mustUnavailable(t *testing.T, what string, err error) {
+	t.Helper()
+	var e *imgmgr.Error
+	if !errors.As(err, &e) || e.Kind != imgmgr.KindUnavailable || e.RetryAfter <= 0 {
+		t.Fatalf("%s: %v, want KindUnavailable with RetryAfter", what, err)
+	}
+}
+
+// TestBreakerOpensFailsFastAndRecovers cuts the network between one client
+// and Redis: the first call notices within the op timeout, the breaker
+// opens, every further call fails at once, readiness says down, and the
+// client recovers by itself once the network is back.
+func TestBreakerOpensFailsFastAndRecovers(t *testing.T) {
+	p := newProxy(t)
+	c := open(t, p.URL(), uniquePrefix(t))
+	ctx := context.Background()
+	if err := c.Ping(ctx); err != nil {
+		t.Fatal(err)
+	}
+	p.cut()
+	start := time.Now()
+	err := c.rdb.Set(ctx, c.prefix+"k", "v", time.Minute).Err()
+	noticed := time.Since(start)
+	mustUnavailable(t, "first call after the cut", err)
+	if c.Available() {
+		t.Fatal("the breaker did not open")
+	}
+	t.Logf("first call after the cut failed in %v", noticed)
+	if noticed > time.Second {
+		t.Errorf("noticing the cut took %v", noticed)
+	}
+	var worst time.Duration
+	for range 20 {
+		start := time.Now()
+		err := c.Ping(ctx)
+		worst = max(worst, time.Since(start))
+		mustUnavailable(t, "while open", err)
+		if !errors.Is(err, ErrOpen) {
+			t.Fatalf("while open: %v, want ErrOpen", err)
+		}
+	}
+	t.Logf("while open, the slowest of 20 calls failed in %v", worst)
+	if worst > 50*time.Millisecond {
+		t.Errorf("a call while open took %v", worst)
+	}
+	time.Sleep(500 * time.Millisecond) // the probe fails a few times
+	p.restore()
+	took := waitFor(t, 5*time.Second, "recovery", c.Available)
+	t.Logf("recovered %v after the network came back", took)
+	if took > 2*time.Second {
+		t.Errorf("recovery took %v", took)
+	}
+	if err := c.rdb.Set(ctx, c.prefix+"k", "v", time.Minute).Err(); err != nil {
+		t.Fatalf("after recovery: %v", err)
+	}
+}
+
+// A missing key or a script error is no outage.
+func TestBreakerIgnoresCommandErrors(t *testing.T) {
+	c := openReal(t)
+	ctx := context.Background()
+	if err := c.rdb.Get(ctx, c.prefix+"missing").Err(); err == nil {
+		t.Fatal("GET of a missing key succeeded")
+	}
+	c.rdb.Set(ctx, c.prefix+"s", "x", time.Minute)
+	if err := c.rdb.HGet(ctx, c.prefix+"s", "f").Err(); err == nil {
+		t.Fatal("HGET on a string succeeded")
+	}
+	if !c.Available() {
+		t.Fatal("the breaker opened on command errors")
+	}
+}
+
+// Start-up with Redis unreachable fails fast and names the target.
+func TestOpenUnreachable(t *testing.T) {
+	start := time.Now()
+	_, err := Open(context.Background(), Config{URL: "redis://127.0.0.1:1/0"}, Deps{Logger: quiet})
+	if err == nil {
+		t.Fatal("Open succeeded")
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("Open took %v to fail", d)
+	}
+}
