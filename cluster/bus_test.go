@@ -1,4 +1,4 @@
-package redisbus_test
+package cluster
 
 import (
 	"context"
@@ -8,14 +8,13 @@ import (
 	"github.com/imgmgr/imgmgr"
 	"github.com/imgmgr/imgmgr/events"
 	"github.com/imgmgr/imgmgr/events/eventstest"
-	"github.com/imgmgr/imgmgr/events/redisbus"
 	"github.com/imgmgr/imgmgr/internal/testenv"
 )
 
-// newBus connects one replica's bus to the real Redis.
-func newBus(t *testing.T, url, prefix string) *redisbus.Bus {
+// newBus starts one replica's bus over its own client.
+func newBus(t *testing.T, c *Client) *Bus {
 	t.Helper()
-	b, err := redisbus.New(context.Background(), redisbus.Config{URL: url, Prefix: prefix, Buffer: 64})
+	b, err := c.NewBus(context.Background(), BusConfig{Buffer: 64})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -23,34 +22,32 @@ func newBus(t *testing.T, url, prefix string) *redisbus.Bus {
 	return b
 }
 
-// Two buses on one Redis with a unique prefix stand for two replicas.
-func TestRedisConformance(t *testing.T) {
+// Two clients with one prefix stand for two replicas.
+func TestBusConformance(t *testing.T) {
 	url := testenv.RedisURL(t)
 	eventstest.Run(t, func(t *testing.T) (events.Bus, events.Bus) {
 		prefix := eventstest.Unique(t)
-		return newBus(t, url, prefix), newBus(t, url, prefix)
+		return newBus(t, open(t, url, prefix)), newBus(t, open(t, url, prefix))
 	})
 }
 
-func TestConfigValidate(t *testing.T) {
-	for _, c := range []redisbus.Config{{}, {URL: "http://x"}, {URL: "redis://127.0.0.1:6379", Buffer: -1}} {
-		if c.Validate() == nil {
-			t.Errorf("%+v accepted", c)
-		}
+func TestBusConfigValidate(t *testing.T) {
+	if (BusConfig{Buffer: -1}).Validate() == nil {
+		t.Error("a negative buffer was accepted")
 	}
 }
 
 // Buses with different prefixes do not see each other's events.
-func TestPrefixesIsolate(t *testing.T) {
+func TestBusPrefixesIsolate(t *testing.T) {
 	url := testenv.RedisURL(t)
-	a := newBus(t, url, eventstest.Unique(t)+"a:")
-	b := newBus(t, url, eventstest.Unique(t)+"b:")
+	a := newBus(t, open(t, url, eventstest.Unique(t)+"a:"))
+	b := newBus(t, open(t, url, eventstest.Unique(t)+"b:"))
 	sb, _ := b.Subscribe(context.Background(), "u")
 	defer sb.Close()
 	sa, _ := a.Subscribe(context.Background(), "u")
 	defer sa.Close()
-	a.Publish(context.Background(), eventstestEvent("u", 1))
-	b.Publish(context.Background(), eventstestEvent("u", 2))
+	a.Publish(context.Background(), progressEvent("u", 1))
+	b.Publish(context.Background(), progressEvent("u", 2))
 	if e := recv(t, sb); e.Offset != 2 {
 		t.Fatalf("bus b got %+v from bus a", e)
 	}
@@ -59,7 +56,7 @@ func TestPrefixesIsolate(t *testing.T) {
 	}
 }
 
-func eventstestEvent(user string, off int64) imgmgr.Event {
+func progressEvent(user string, off int64) imgmgr.Event {
 	return imgmgr.Event{Type: imgmgr.EventUploadProgress, UserID: user, Offset: off}
 }
 

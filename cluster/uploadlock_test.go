@@ -1,33 +1,28 @@
-package redislock_test
+package cluster
 
 import (
 	"context"
-	"fmt"
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/imgmgr/imgmgr"
 	"github.com/imgmgr/imgmgr/internal/testenv"
-	"github.com/imgmgr/imgmgr/upload/tus/redislock"
 )
 
-func newLocker(t *testing.T, url, prefix string) *redislock.Locker {
+func newUploadLocker(t *testing.T, c *Client, cfg UploadLockConfig) *UploadLocker {
 	t.Helper()
-	l, err := redislock.New(context.Background(), redislock.Config{URL: url, Prefix: prefix, TTL: 3 * time.Second, RenewEvery: 100 * time.Millisecond})
+	l, err := c.NewUploadLocker(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { l.Close() })
 	return l
 }
 
-// Two lockers stand for two replicas.
-func TestExclusionAcrossLockers(t *testing.T) {
-	url := testenv.RedisURL(t)
-	prefix := fmt.Sprintf("imgmgr-test:%s:%d:", t.Name(), time.Now().UnixNano())
-	a, b := newLocker(t, url, prefix), newLocker(t, url, prefix)
+// Two clients stand for two replicas.
+func TestUploadLockExclusionAcrossReplicas(t *testing.T) {
+	url, prefix := testenv.RedisURL(t), uniquePrefix(t)
+	cfg := UploadLockConfig{TTL: 3 * time.Second, RenewEvery: 100 * time.Millisecond}
+	a, b := newUploadLocker(t, open(t, url, prefix), cfg), newUploadLocker(t, open(t, url, prefix), cfg)
 	ctx := context.Background()
 	unlock, err := a.TryLock(ctx, "u1")
 	if err != nil {
@@ -56,17 +51,13 @@ func TestExclusionAcrossLockers(t *testing.T) {
 }
 
 // The lock of a process that died (left without renewal) lapses.
-func TestDeadHoldersLockLapses(t *testing.T) {
-	url := testenv.RedisURL(t)
-	prefix := fmt.Sprintf("imgmgr-test:%s:%d:", t.Name(), time.Now().UnixNano())
-	opt, _ := redis.ParseURL(url)
-	raw := redis.NewClient(opt)
-	defer raw.Close()
+func TestUploadLockOfDeadHolderLapses(t *testing.T) {
+	c := openReal(t)
 	ctx := context.Background()
-	if err := raw.Set(ctx, prefix+"tuslock:u1", "dead-process", 300*time.Millisecond).Err(); err != nil {
+	if err := c.rdb.Set(ctx, c.prefix+"tuslock:u1", "dead-process", 300*time.Millisecond).Err(); err != nil {
 		t.Fatal(err)
 	}
-	l := newLocker(t, url, prefix)
+	l := newUploadLocker(t, c, UploadLockConfig{})
 	if _, err := l.TryLock(ctx, "u1"); imgmgr.KindOf(err) != imgmgr.KindLocked {
 		t.Fatalf("while the dead holder's lock lives: %v", err)
 	}
@@ -83,8 +74,16 @@ func TestDeadHoldersLockLapses(t *testing.T) {
 	}
 }
 
-func TestConfigValidate(t *testing.T) {
-	for _, c := range []redislock.Config{{}, {URL: "http://x"}, {URL: "redis://127.0.0.1:6379", TTL: time.Millisecond}} {
+// The default lock lapses within a few seconds of its holder's death.
+func TestUploadLockDefaults(t *testing.T) {
+	l := newUploadLocker(t, openReal(t), UploadLockConfig{})
+	if l.opts.ttl != 3*time.Second || l.opts.renewEvery != time.Second {
+		t.Fatalf("defaults: ttl %v, renewed every %v; want 3s and 1s", l.opts.ttl, l.opts.renewEvery)
+	}
+}
+
+func TestUploadLockConfigValidate(t *testing.T) {
+	for _, c := range []UploadLockConfig{{TTL: time.Millisecond}, {RenewEvery: -1}} {
 		if c.Validate() == nil {
 			t.Errorf("%+v accepted", c)
 		}
