@@ -2,7 +2,7 @@
 // progress, completion, scan results, rendered variants) from where they
 // happen to that user's open connections.
 //
-// Bus is the contract; Local (here) serves one process, redisbus shares
+// Bus is the contract; Local (here) serves one process, cluster.Bus shares
 // events between replicas through Redis Pub/Sub, and both deliver through a
 // Hub, which never lets a slow subscriber block a publisher: a subscriber
 // whose buffer is full is dropped. The conformance suite is eventstest.

@@ -10,7 +10,7 @@ import (
 )
 
 // LockoutStore keeps login failures per key. Implementations are safe for
-// concurrent use; see NewMemoryLockoutStore and redisrl.LockoutStore.
+// concurrent use; see NewMemoryLockoutStore and cluster.LockoutStore.
 type LockoutStore interface {
 	// Fail counts one more failure for key and returns the count so far.
 	// The record (count and lock) is forgotten after forget with no failure.

@@ -1,6 +1,6 @@
 // Package ratelimit decides whether a caller may go on: token buckets keyed
 // by a string (a principal id, a client IP), in process or shared through
-// Redis (see redisrl), a login lockout that grows its delay with each
+// Redis (see cluster.Limiter), a login lockout that grows its delay with each
 // failure, and the HTTP pieces a middleware needs (headers, client IP
 // behind trusted proxies).
 //

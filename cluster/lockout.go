@@ -1,4 +1,4 @@
-package redisrl
+package cluster
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/imgmgr/imgmgr"
 	"github.com/imgmgr/imgmgr/ratelimit"
 )
 
@@ -19,65 +20,58 @@ local cur = tonumber(redis.call('HGET', KEYS[1], 'until') or '0')
 if tonumber(ARGV[1]) > cur then redis.call('HSET', KEYS[1], 'until', ARGV[1]) end
 return 1`)
 
-// LockoutStore is a ratelimit.LockoutStore in Redis: one hash per key with
-// the failure count and the lock end, expiring after the forget period.
+// LockoutStore is a ratelimit.LockoutStore in Redis: one hash per key
+// (Prefix+"lockout:"+key) with the failure count and the lock end,
+// expiring after the forget period.
 type LockoutStore struct {
-	rdb    redis.Cmdable
+	c      *Client
 	prefix string
 }
 
 var _ ratelimit.LockoutStore = (*LockoutStore)(nil)
 
-// NewLockoutStore returns a store whose keys start with prefix (required).
-func NewLockoutStore(rdb redis.Cmdable, prefix string) (*LockoutStore, error) {
-	if prefix == "" {
-		return nil, errors.New("redisrl: a key prefix is required")
-	}
-	return &LockoutStore{rdb: rdb, prefix: prefix}, nil
+// NewLockoutStore returns the store; it does not contact Redis.
+func (c *Client) NewLockoutStore() *LockoutStore {
+	return &LockoutStore{c: c, prefix: c.prefix + "lockout:"}
 }
 
 // Fail implements ratelimit.LockoutStore.
 func (s *LockoutStore) Fail(ctx context.Context, key string, forget time.Duration) (int, error) {
 	var n *redis.IntCmd
-	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+	_, err := s.c.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		n = p.HIncrBy(ctx, s.prefix+key, "n", 1)
 		p.PExpire(ctx, s.prefix+key, time.Duration(ceilMillis(forget))*time.Millisecond)
 		return nil
 	})
 	if err != nil {
-		return 0, unavailable("redisrl.Fail", err)
+		return 0, s.c.wrap("cluster.LockoutStore.Fail", err)
 	}
 	return int(n.Val()), nil
 }
 
 // Lock implements ratelimit.LockoutStore.
 func (s *LockoutStore) Lock(ctx context.Context, key string, until time.Time) error {
-	if err := lockScript.Run(ctx, s.rdb, []string{s.prefix + key}, until.UnixMicro()).Err(); err != nil {
-		return unavailable("redisrl.Lock", err)
-	}
-	return nil
+	err := lockScript.Run(ctx, s.c.rdb, []string{s.prefix + key}, until.UnixMicro()).Err()
+	return s.c.wrap("cluster.LockoutStore.Lock", err)
 }
 
 // Locked implements ratelimit.LockoutStore.
 func (s *LockoutStore) Locked(ctx context.Context, key string) (time.Time, error) {
-	v, err := s.rdb.HGet(ctx, s.prefix+key, "until").Result()
+	v, err := s.c.rdb.HGet(ctx, s.prefix+key, "until").Result()
 	if errors.Is(err, redis.Nil) {
 		return time.Time{}, nil
 	}
 	if err != nil {
-		return time.Time{}, unavailable("redisrl.Locked", err)
+		return time.Time{}, s.c.wrap("cluster.LockoutStore.Locked", err)
 	}
 	us, err := strconv.ParseInt(v, 10, 64)
 	if err != nil {
-		return time.Time{}, unavailable("redisrl.Locked", err)
+		return time.Time{}, imgmgr.Internal("cluster.LockoutStore.Locked", err)
 	}
 	return time.UnixMicro(us), nil
 }
 
 // Reset implements ratelimit.LockoutStore.
 func (s *LockoutStore) Reset(ctx context.Context, key string) error {
-	if err := s.rdb.Del(ctx, s.prefix+key).Err(); err != nil {
-		return unavailable("redisrl.Reset", err)
-	}
-	return nil
+	return s.c.wrap("cluster.LockoutStore.Reset", s.c.rdb.Del(ctx, s.prefix+key).Err())
 }

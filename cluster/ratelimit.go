@@ -1,8 +1,4 @@
-// Package redisrl keeps rate-limit buckets and login lockouts in Redis so
-// that every replica shares one budget. Buckets use GCRA (the generic cell
-// rate algorithm, a token bucket stored as one timestamp per key), decided
-// atomically by one Lua script.
-package redisrl
+package cluster
 
 import (
 	"context"
@@ -18,17 +14,22 @@ import (
 	"github.com/imgmgr/imgmgr/ratelimit"
 )
 
+// Rate-limit buckets use GCRA (the generic cell rate algorithm, a token
+// bucket stored as one timestamp per key), decided atomically by one Lua
+// script, so every replica shares one budget.
+
 //go:embed gcra.lua
 var gcraSource string
 
 var gcra = redis.NewScript(gcraSource)
 
-// Config configures a Redis Limiter.
-type Config struct {
+// LimiterConfig configures a Redis Limiter.
+type LimiterConfig struct {
 	Limit ratelimit.Limit
-	// Prefix starts every key, e.g. "imgmgr:rl:upload:user:"; required, and
-	// distinct per policy so that policies keep separate buckets.
-	Prefix string
+	// Policy names the buckets: keys are Prefix+"rl:"+Policy+":"+key.
+	// Required, and distinct per policy so that policies keep separate
+	// buckets.
+	Policy string
 	// Now, when set, is the clock passed to the script (tests). Unset, the
 	// script reads Redis' own clock, which all replicas share.
 	Now func() time.Time
@@ -36,7 +37,7 @@ type Config struct {
 
 // Limiter is a ratelimit.Limiter in Redis. Safe for concurrent use.
 type Limiter struct {
-	rdb      redis.Scripter
+	c        *Client
 	limit    ratelimit.Limit
 	prefix   string
 	now      func() time.Time
@@ -45,23 +46,23 @@ type Limiter struct {
 
 var _ ratelimit.Limiter = (*Limiter)(nil)
 
-// New returns a Limiter over rdb (a *redis.Client, *redis.ClusterClient,
-// ...). It does not contact Redis.
-func New(rdb redis.Scripter, cfg Config) (*Limiter, error) {
+// NewLimiter returns a Limiter; it does not contact Redis.
+func (c *Client) NewLimiter(cfg LimiterConfig) (*Limiter, error) {
 	if err := cfg.Limit.Validate(); err != nil {
 		return nil, err
 	}
-	if cfg.Prefix == "" {
-		return nil, errors.New("redisrl: a key prefix is required")
+	if cfg.Policy == "" {
+		return nil, errors.New("cluster: a rate-limit policy name is required")
 	}
-	return &Limiter{rdb: rdb, limit: cfg.Limit, prefix: cfg.Prefix, now: cfg.Now,
+	return &Limiter{c: c, limit: cfg.Limit, prefix: c.prefix + "rl:" + cfg.Policy + ":", now: cfg.Now,
 		interval: 1e6 / cfg.Limit.Rate}, nil
 }
 
-// Allow implements ratelimit.Limiter.
+// Allow implements ratelimit.Limiter. While Redis is unreachable it fails
+// at once with KindUnavailable (the caller fails open or closed).
 func (l *Limiter) Allow(ctx context.Context, key string, cost int) (ratelimit.Decision, error) {
 	if cost < 0 {
-		return ratelimit.Decision{}, imgmgr.Internal("redisrl.Allow", errors.New("negative cost"))
+		return ratelimit.Decision{}, imgmgr.Internal("cluster.Limiter.Allow", errors.New("negative cost"))
 	}
 	if cost > l.limit.Burst {
 		return ratelimit.Decision{Limit: l.limit.Burst}, ratelimit.ErrCostOverBurst
@@ -71,12 +72,12 @@ func (l *Limiter) Allow(ctx context.Context, key string, cost int) (ratelimit.De
 		now = l.now().UnixMicro()
 	}
 	args := []any{strconv.FormatFloat(l.interval, 'g', -1, 64), l.limit.Burst, cost, now}
-	res, err := gcra.Run(ctx, l.rdb, []string{l.prefix + key}, args...).Int64Slice()
+	res, err := gcra.Run(ctx, l.c.rdb, []string{l.prefix + key}, args...).Int64Slice()
 	if err != nil {
-		return ratelimit.Decision{}, unavailable("redisrl.Allow", err)
+		return ratelimit.Decision{}, l.c.wrap("cluster.Limiter.Allow", err)
 	}
 	if len(res) != 4 {
-		return ratelimit.Decision{}, imgmgr.Internal("redisrl.Allow", errors.New("unexpected script reply"))
+		return ratelimit.Decision{}, imgmgr.Internal("cluster.Limiter.Allow", errors.New("unexpected script reply"))
 	}
 	return ratelimit.Decision{
 		Allowed:    res[0] == 1,
@@ -85,11 +86,6 @@ func (l *Limiter) Allow(ctx context.Context, key string, cost int) (ratelimit.De
 		RetryAfter: time.Duration(res[2]) * time.Microsecond,
 		ResetAfter: time.Duration(res[3]) * time.Microsecond,
 	}, nil
-}
-
-func unavailable(op string, err error) error {
-	return &imgmgr.Error{Kind: imgmgr.KindUnavailable, Code: "unavailable", Op: op,
-		Message: "the service is temporarily unavailable", RetryAfter: 5 * time.Second, Err: err}
 }
 
 // ceilMillis rounds d up to whole milliseconds, at least 1.
