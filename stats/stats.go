@@ -1,6 +1,6 @@
 // Package stats counts image views for the "hot images" of the admin
 // stats page: per UTC day, kept for a week. Implementations: Memory (one
-// process) and, in stats/redisviews, Redis sorted sets (shared by replicas).
+// process) and cluster.Views, Redis sorted sets shared by replicas.
 package stats
 
 import (
