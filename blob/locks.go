@@ -1,40 +1,76 @@
 package blob
 
-import "sync"
+import (
+	"context"
+	"sync"
+)
 
-// Locks is a set of mutexes keyed by string, e.g. by content address, so
-// that storing a blob and collecting it when its last row goes never race
-// within one process. The zero value is ready to use.
+// KeyLocker excludes holders of one key (a content address) — across
+// processes when the implementation is shared — so that storing a blob (or
+// finding it already stored) and deleting it when its last row goes never
+// race. Implementations are safe for concurrent use; blob/locktest is
+// their conformance suite.
+type KeyLocker interface {
+	// Lock blocks until key is held or ctx ends; unlock releases it.
+	// Errors: ctx.Err(), or KindUnavailable when the lock service is down.
+	Lock(ctx context.Context, key string) (unlock func(), err error)
+}
+
+// Locks is the KeyLocker of one process: a set of mutexes keyed by string.
+// The zero value is ready to use.
 type Locks struct {
 	mu    sync.Mutex
 	locks map[string]*keyLock
 }
 
+var _ KeyLocker = (*Locks)(nil)
+
+// keyLock is a mutex that a waiter can give up on: a token in a channel of
+// one.
 type keyLock struct {
-	mu   sync.Mutex
-	refs int
+	token chan struct{}
+	refs  int
 }
 
-// Lock locks key and returns the function that unlocks it.
-func (l *Locks) Lock(key string) (unlock func()) {
+// Lock implements KeyLocker.
+func (l *Locks) Lock(ctx context.Context, key string) (unlock func(), err error) {
+	k := l.ref(key)
+	select {
+	case k.token <- struct{}{}:
+	case <-ctx.Done():
+		l.unref(key, k)
+		return nil, ctx.Err()
+	}
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			<-k.token
+			l.unref(key, k)
+		})
+	}, nil
+}
+
+// ref finds or makes the lock of key and counts one more user of it.
+func (l *Locks) ref(key string) *keyLock {
 	l.mu.Lock()
+	defer l.mu.Unlock()
 	if l.locks == nil {
 		l.locks = make(map[string]*keyLock)
 	}
 	k := l.locks[key]
 	if k == nil {
-		k = &keyLock{}
+		k = &keyLock{token: make(chan struct{}, 1)}
 		l.locks[key] = k
 	}
 	k.refs++
-	l.mu.Unlock()
-	k.mu.Lock()
-	return func() {
-		k.mu.Unlock()
-		l.mu.Lock()
-		if k.refs--; k.refs == 0 {
-			delete(l.locks, key)
-		}
-		l.mu.Unlock()
+	return k
+}
+
+// unref forgets the lock of key when its last user is gone.
+func (l *Locks) unref(key string, k *keyLock) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if k.refs--; k.refs == 0 {
+		delete(l.locks, key)
 	}
 }

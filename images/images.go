@@ -22,7 +22,7 @@ import (
 type Deps struct {
 	Meta           meta.Store
 	Blobs          blob.Store
-	Locks          *blob.Locks // shared with ingest
+	Locks          blob.KeyLocker // shared with ingest; default in-process
 	OnOriginalGone func(ctx context.Context, sha256 string) error
 	Views          stats.Views // may be nil: no ranking of viewed images
 	Logger         *slog.Logger
@@ -117,7 +117,10 @@ func (s *Service) Delete(ctx context.Context, p imgmgr.Principal, id string) err
 		return err
 	}
 	key := blob.OriginalKey(im.SHA256)
-	unlock := s.Locks.Lock(key)
+	unlock, err := s.Locks.Lock(ctx, key)
+	if err != nil {
+		return imgmgr.Wrap("images.Delete", err)
+	}
 	defer unlock()
 	_, remaining, err := s.Meta.DeleteImage(ctx, id)
 	if err != nil || remaining > 0 {

@@ -58,7 +58,10 @@ func (s *Service) publicCopy(ctx context.Context, im *imgmgr.Image) (string, err
 	} else if !imgmgr.IsNotFound(err) {
 		return "", err
 	}
-	unlock := s.Locks.Lock(blob.OriginalKey(im.SHA256))
+	unlock, err := s.Locks.Lock(ctx, blob.OriginalKey(im.SHA256))
+	if err != nil {
+		return "", imgmgr.Wrap("images.publicCopy", err)
+	}
 	defer unlock()
 	src, err := s.Blobs.Get(ctx, blob.OriginalKey(im.SHA256), 0, -1)
 	if err != nil {

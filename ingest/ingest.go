@@ -102,7 +102,7 @@ type Publisher interface {
 type Deps struct {
 	Meta       meta.Store
 	Blobs      blob.Store
-	Locks      *blob.Locks // shared with image deletion
+	Locks      blob.KeyLocker // shared with image deletion; default in-process
 	Decoder    Decoder
 	Scan       ScanFunc
 	Events     Publisher
@@ -320,7 +320,10 @@ func (s *Service) store(ctx context.Context, req Request, sp *spooled, hdr imgmg
 		return nil, err
 	}
 	key := blob.OriginalKey(sp.sha256)
-	unlock := s.deps.Locks.Lock(key)
+	unlock, err := s.deps.Locks.Lock(ctx, key)
+	if err != nil {
+		return nil, imgmgr.Wrap("ingest.store", err)
+	}
 	defer unlock()
 	fresh := false
 	if _, err := s.deps.Blobs.Stat(ctx, key); imgmgr.IsNotFound(err) {
