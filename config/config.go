@@ -80,9 +80,18 @@ type Storage struct {
 	S3UseTLS    bool   `json:"s3_use_tls"`    //
 }
 
-// Redis shares events, limits and locks across replicas.
+// Redis shares events, limits, locks, view counts and render leases across
+// replicas. The URL forms are those of cluster.ParseURL: redis:// or
+// rediss://[user:password@]host:port/db (one server), unix:///path.sock,
+// redis://sentinel:26379/db?master_name=NAME&addr=sentinel2:26379 (Sentinel),
+// redis://node1:6379?addr=node2:6379 or ?cluster=true (Cluster).
 type Redis struct {
-	URL string `json:"url"` // "" = in-process; redis://host:port/db
+	URL            string   `json:"url"`              // "" = in-process; see above
+	Prefix         string   `json:"prefix"`           // starts every key and channel; default "imgmgr:"
+	DialTimeout    Duration `json:"dial_timeout"`     // one connection attempt; default 200ms
+	OpTimeout      Duration `json:"op_timeout"`       // each read or write of a command; default 200ms
+	LockTTL        Duration `json:"lock_ttl"`         // a dead holder's upload or blob lock lapses after; default 3s, at least 1s
+	RenderLeaseTTL Duration `json:"render_lease_ttl"` // a dead renderer's lease on a variant lapses after; default 3s, at least 1s
 }
 
 // Scan configures malware scanning.
@@ -193,7 +202,9 @@ func Default() Config {
 		Server: Server{Port: 8080, DataDir: "./data", ShutdownTimeout: Duration(20 * time.Second), MaxConnections: 1024,
 			MinBodyRate: 1024, BodyRateWindow: Duration(30 * time.Second)},
 		Storage: Storage{Backend: "local"},
-		Scan:    Scan{Timeout: Duration(60 * time.Second), MaxParallel: 4},
+		Redis: Redis{Prefix: "imgmgr:", DialTimeout: Duration(200 * time.Millisecond), OpTimeout: Duration(200 * time.Millisecond),
+			LockTTL: Duration(3 * time.Second), RenderLeaseTTL: Duration(3 * time.Second)},
+		Scan: Scan{Timeout: Duration(60 * time.Second), MaxParallel: 4},
 		Upload: Upload{MaxFileBytes: 200 << 20, MemoryThreshold: 512 << 10, MaxFilesPerUpload: 100,
 			TusExpiry: Duration(24 * time.Hour), MaxUnfinished: 100, ProgressEvery: Duration(250 * time.Millisecond)},
 		Limits: Limits{MaxPixels: 50_000_000, MaxFrames: 1000, MaxTotalPixels: 500_000_000, MaxResultPixels: 50_000_000},

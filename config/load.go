@@ -12,6 +12,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/pflag"
 )
@@ -105,6 +106,9 @@ func loadFile(c *Config, path string) error {
 	if err != nil {
 		return &Error{Key: "--config", Err: err}
 	}
+	if b, err = stripComments(b); err != nil {
+		return &Error{Key: path, Err: err}
+	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(c); err != nil {
@@ -115,6 +119,35 @@ func loadFile(c *Config, path string) error {
 		return &Error{Key: path, Err: err}
 	}
 	return nil
+}
+
+// CommentKey is a key a section of the JSON file may hold for a note to
+// its reader (config.example.json names the accepted forms of a value
+// there); it is ignored.
+const CommentKey = "//"
+
+// stripComments removes the CommentKey of every section.
+func stripComments(b []byte) ([]byte, error) {
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(b, &top); err != nil {
+		return nil, err
+	}
+	for name, raw := range top {
+		var section map[string]json.RawMessage
+		if json.Unmarshal(raw, &section) != nil {
+			continue // not an object: the strict decoder reports it
+		}
+		if _, ok := section[CommentKey]; !ok {
+			continue
+		}
+		delete(section, CommentKey)
+		clean, err := json.Marshal(section)
+		if err != nil {
+			return nil, err
+		}
+		top[name] = clean
+	}
+	return json.Marshal(top)
 }
 
 // applyEnv sets every leaf that has an IMGMGR_<SECTION>_<KEY> variable.
@@ -203,7 +236,12 @@ func (c Config) Validate() error {
 		{c.Database.URL != "" && !strings.HasPrefix(c.Database.URL, "postgres://") && !strings.HasPrefix(c.Database.URL, "postgresql://") && !strings.HasPrefix(c.Database.URL, "sqlite:"), "database.url", "must be empty, sqlite:<path> or postgres://..."},
 		{c.Storage.Backend != "local" && c.Storage.Backend != "s3", "storage.backend", "must be local or s3"},
 		{c.Storage.Backend == "s3" && (c.Storage.S3Endpoint == "" || c.Storage.S3Bucket == ""), "storage.s3_endpoint", "s3 needs s3_endpoint and s3_bucket"},
-		{c.Redis.URL != "" && !strings.HasPrefix(c.Redis.URL, "redis://") && !strings.HasPrefix(c.Redis.URL, "rediss://"), "redis.url", "must be empty or redis://..."},
+		{c.Redis.URL != "" && !strings.HasPrefix(c.Redis.URL, "redis://") && !strings.HasPrefix(c.Redis.URL, "rediss://") && !strings.HasPrefix(c.Redis.URL, "unix://"), "redis.url", "must be empty, redis://, rediss:// or unix://..."},
+		{c.Redis.Prefix == "", "redis.prefix", "must not be empty"},
+		{c.Redis.DialTimeout <= 0, "redis.dial_timeout", "must be positive"},
+		{c.Redis.OpTimeout <= 0, "redis.op_timeout", "must be positive"},
+		{c.Redis.LockTTL < Duration(time.Second), "redis.lock_ttl", "must be at least 1s"},
+		{c.Redis.RenderLeaseTTL < Duration(time.Second), "redis.render_lease_ttl", "must be at least 1s"},
 		{c.Scan.ClamdAddress != "" && !strings.HasPrefix(c.Scan.ClamdAddress, "tcp://") && !strings.HasPrefix(c.Scan.ClamdAddress, "unix://"), "scan.clamd_address", "must be tcp://host:port or unix:///path"},
 		{c.Upload.MaxFileBytes <= 0, "upload.max_file_bytes", "must be positive"},
 		{c.Upload.MemoryThreshold < 0 || c.Upload.MemoryThreshold > 64<<20, "upload.memory_threshold", "must be 0..64 MiB"},
