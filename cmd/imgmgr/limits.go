@@ -2,11 +2,11 @@ package main
 
 import (
 	"github.com/imgmgr/imgmgr"
+	"github.com/imgmgr/imgmgr/cluster"
 	"github.com/imgmgr/imgmgr/config"
 	"github.com/imgmgr/imgmgr/httpapi"
 	"github.com/imgmgr/imgmgr/ingest"
 	"github.com/imgmgr/imgmgr/ratelimit"
-	"github.com/imgmgr/imgmgr/ratelimit/redisrl"
 	"github.com/imgmgr/imgmgr/scan"
 	"github.com/imgmgr/imgmgr/scan/clamd"
 )
@@ -30,7 +30,7 @@ func (a *app) limits(sh *shared) (httpapi.Limits, error) {
 			return nil, &config.Error{Key: "ratelimit." + policy, Err: err}
 		}
 		if sh.redis != nil {
-			return redisrl.New(sh.redis, redisrl.Config{Limit: lim, Prefix: redisPrefix + "rl:" + policy + ":"})
+			return sh.redis.NewLimiter(cluster.LimiterConfig{Limit: lim, Policy: policy})
 		}
 		return ratelimit.NewMemory(ratelimit.MemoryConfig{Limit: lim})
 	}
@@ -61,9 +61,7 @@ func (a *app) limits(sh *shared) (httpapi.Limits, error) {
 	}
 	var store ratelimit.LockoutStore = ratelimit.NewMemoryLockoutStore(0, nil)
 	if sh.redis != nil {
-		if store, err = redisrl.NewLockoutStore(sh.redis, redisPrefix+"lockout:"); err != nil {
-			return l, err
-		}
+		store = sh.redis.NewLockoutStore()
 	}
 	l.Lockout, err = ratelimit.NewLockout(store, ratelimit.LockoutConfig{Free: rc.LockoutFree, Max: rc.LockoutMax.D()})
 	return l, err

@@ -2,69 +2,93 @@ package main
 
 import (
 	"context"
-	"fmt"
 
-	"github.com/redis/go-redis/v9"
-
+	"github.com/imgmgr/imgmgr/blob"
+	"github.com/imgmgr/imgmgr/cluster"
+	"github.com/imgmgr/imgmgr/config"
 	"github.com/imgmgr/imgmgr/events"
-	"github.com/imgmgr/imgmgr/events/redisbus"
 	"github.com/imgmgr/imgmgr/stats"
-	"github.com/imgmgr/imgmgr/stats/redisviews"
 	"github.com/imgmgr/imgmgr/upload/tus"
-	"github.com/imgmgr/imgmgr/upload/tus/redislock"
 )
 
 // shared holds what replicas share through Redis when redis.url is set,
-// and in-process stand-ins otherwise: the event bus, tus upload locks and
-// view counters.
+// and in-process stand-ins otherwise: the event bus, tus upload locks, view
+// counters, content-address locks and render leases.
 type shared struct {
-	bus    events.Bus
-	locker tus.Locker // nil: locks within this process
-	views  stats.Views
-	redis  *redis.Client // nil without Redis; readiness pings it
+	bus      events.Bus
+	locker   tus.Locker // nil: locks within this process
+	views    stats.Views
+	keyLocks blob.KeyLocker  // content-address locks: in process, or across replicas
+	flights  flights         // nil without Redis: one render per variant within this process only
+	redis    *cluster.Client // nil without Redis; readiness asks its breaker
 }
 
-const redisPrefix = "imgmgr:"
+// flights elects one renderer of a variant across replicas; it is
+// delivery.Flights, which *cluster.Flights implements.
+type flights interface {
+	Lead(ctx context.Context, key string) (done func(stored bool), ok bool, err error)
+	Wait(ctx context.Context, key string) error
+}
 
 func (a *app) openShared(ctx context.Context) (*shared, error) {
-	url := a.cfg.Redis.URL
-	if url == "" {
+	if a.cfg.Redis.URL == "" {
 		bus, err := events.NewLocal(events.LocalConfig{})
 		if err != nil {
 			return nil, err
 		}
 		a.closers = append(a.closers, bus.Close)
 		a.log.Info("events: in-process bus ready (set redis.url to share events, locks and stats across replicas)")
-		return &shared{bus: bus, views: stats.NewMemory(0, nil)}, nil
+		return &shared{bus: bus, views: stats.NewMemory(0, nil), keyLocks: &blob.Locks{}}, nil
 	}
-	opt, err := redis.ParseURL(url)
+	rc := a.cfg.Redis
+	c, err := cluster.Open(ctx, cluster.Config{URL: rc.URL, Prefix: rc.Prefix, DialTimeout: rc.DialTimeout.D(),
+		OpTimeout: rc.OpTimeout.D()}, cluster.Deps{Logger: a.log, Metrics: a.reg})
 	if err != nil {
-		return nil, fmt.Errorf("redis.url: %w", err)
+		return nil, &config.Error{Key: "redis.url", Err: err}
 	}
-	rdb := redis.NewClient(opt)
-	a.closers = append(a.closers, rdb.Close)
-	if err := rdb.Ping(ctx).Err(); err != nil {
-		return nil, fmt.Errorf("redis.url: %w", err)
-	}
-	bus, err := redisbus.New(ctx, redisbus.Config{URL: url, Prefix: redisPrefix})
-	if err != nil {
-		return nil, fmt.Errorf("redis.url: events: %w", err)
-	}
-	a.closers = append(a.closers, bus.Close)
-	locker, err := redislock.New(ctx, redislock.Config{URL: url, Prefix: redisPrefix})
-	if err != nil {
-		return nil, fmt.Errorf("redis.url: locks: %w", err)
-	}
-	a.closers = append(a.closers, locker.Close)
-	views, err := redisviews.New(rdb, redisPrefix, nil)
-	if err != nil {
+	a.closers = append(a.closers, c.Close) // closed last: what follows runs on it
+	sh := &shared{redis: c}
+	if err := a.openClusterParts(ctx, c, sh); err != nil {
 		return nil, err
 	}
-	a.log.Info("redis: events, upload locks and view counts shared at " + opt.Addr)
-	return &shared{bus: bus, locker: locker, views: views, redis: rdb}, nil
+	a.log.Info("redis: events, upload and blob locks, rate limits, view counts and render leases shared at " + c.Target())
+	return sh, nil
 }
 
-// redisChecker adapts a Redis client to readiness.
-type redisChecker struct{ c *redis.Client }
+// openClusterParts builds the shared parts over the one client; each is
+// closed before it.
+func (a *app) openClusterParts(ctx context.Context, c *cluster.Client, sh *shared) error {
+	rc := a.cfg.Redis
+	bus, err := c.NewBus(ctx, cluster.BusConfig{})
+	if err != nil {
+		return &config.Error{Key: "redis.url", Err: err}
+	}
+	a.closers = append(a.closers, bus.Close)
+	locker, err := c.NewUploadLocker(cluster.UploadLockConfig{TTL: rc.LockTTL.D()})
+	if err != nil {
+		return &config.Error{Key: "redis.lock_ttl", Err: err}
+	}
+	keyLocks, err := c.NewKeyLocks(cluster.KeyLocksConfig{TTL: rc.LockTTL.D()})
+	if err != nil {
+		return &config.Error{Key: "redis.lock_ttl", Err: err}
+	}
+	a.closers = append(a.closers, keyLocks.Close)
+	views, err := c.NewViews(cluster.ViewsConfig{})
+	if err != nil {
+		return err
+	}
+	a.closers = append(a.closers, views.Close) // flushes the last counts
+	fl, err := c.NewFlights(ctx, cluster.FlightsConfig{TTL: rc.RenderLeaseTTL.D()})
+	if err != nil {
+		return &config.Error{Key: "redis.render_lease_ttl", Err: err}
+	}
+	a.closers = append(a.closers, fl.Close)
+	sh.bus, sh.locker, sh.keyLocks, sh.views, sh.flights = bus, locker, keyLocks, views, fl
+	return nil
+}
 
-func (r redisChecker) Ping(ctx context.Context) error { return r.c.Ping(ctx).Err() }
+// redisChecker adapts the Redis client to readiness: while its breaker is
+// open the check fails at once.
+type redisChecker struct{ c *cluster.Client }
+
+func (r redisChecker) Ping(ctx context.Context) error { return r.c.Ping(ctx) }

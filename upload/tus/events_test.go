@@ -14,9 +14,9 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/imgmgr/imgmgr"
+	"github.com/imgmgr/imgmgr/cluster"
 	"github.com/imgmgr/imgmgr/events"
 	"github.com/imgmgr/imgmgr/events/eventstest"
-	"github.com/imgmgr/imgmgr/events/redisbus"
 	"github.com/imgmgr/imgmgr/events/ws"
 	"github.com/imgmgr/imgmgr/httpapi"
 	"github.com/imgmgr/imgmgr/internal/testenv"
@@ -155,7 +155,7 @@ func TestEventsAcrossReplicasThroughRedis(t *testing.T) {
 	url := testenv.RedisURL(t)
 	prefix := eventstest.Unique(t)
 	newBus := func() events.Bus {
-		b, err := redisbus.New(context.Background(), redisbus.Config{URL: url, Prefix: prefix})
+		b, err := openCluster(t, url, prefix).NewBus(context.Background(), cluster.BusConfig{})
 		if err != nil {
 			t.Fatal(err)
 		}

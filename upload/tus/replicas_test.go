@@ -10,11 +10,11 @@ import (
 	"time"
 
 	"github.com/imgmgr/imgmgr"
+	"github.com/imgmgr/imgmgr/cluster"
 	"github.com/imgmgr/imgmgr/events/eventstest"
 	"github.com/imgmgr/imgmgr/httpapi"
 	"github.com/imgmgr/imgmgr/internal/testenv"
 	"github.com/imgmgr/imgmgr/upload/tus"
-	"github.com/imgmgr/imgmgr/upload/tus/redislock"
 )
 
 // Two replicas over one staging directory, locking through Redis: while one
@@ -24,11 +24,10 @@ func TestReplicasShareTheUploadLock(t *testing.T) {
 	prefix := eventstest.Unique(t)
 	e := newEnv(t, tus.Config{LockStaleAfter: time.Minute})
 	newReplica := func() *httptest.Server {
-		l, err := redislock.New(context.Background(), redislock.Config{URL: url, Prefix: prefix})
+		l, err := openCluster(t, url, prefix).NewUploadLocker(cluster.UploadLockConfig{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { l.Close() })
 		h, err := tus.New(context.Background(), tus.Config{LockStaleAfter: time.Minute}, tus.Deps{Store: e.store, Ingest: e.ingest, Locker: l})
 		if err != nil {
 			t.Fatal(err)
@@ -62,4 +61,15 @@ func TestReplicasShareTheUploadLock(t *testing.T) {
 	if e.ingest.lastHash() != sha256hex(data) {
 		t.Fatal("ingested bytes differ")
 	}
+}
+
+// openCluster connects one replica's Redis client.
+func openCluster(t *testing.T, url, prefix string) *cluster.Client {
+	t.Helper()
+	c, err := cluster.Open(context.Background(), cluster.Config{URL: url, Prefix: prefix}, cluster.Deps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
 }
