@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/imgmgr/imgmgr"
+	"github.com/imgmgr/imgmgr/internal/testenv"
 )
 
 // waitFor polls cond every 5ms up to limit and returns how long it took.
@@ -36,13 +37,13 @@ func mustUnavailable(t *testing.T, what string, err error) {
 // opens, every further call fails at once, readiness says down, and the
 // client recovers by itself once the network is back.
 func TestBreakerOpensFailsFastAndRecovers(t *testing.T) {
-	p := newProxy(t)
+	p := testenv.RedisProxy(t)
 	c := open(t, p.URL(), uniquePrefix(t))
 	ctx := context.Background()
 	if err := c.Ping(ctx); err != nil {
 		t.Fatal(err)
 	}
-	p.cut()
+	p.Cut()
 	start := time.Now()
 	err := c.rdb.Set(ctx, c.prefix+"k", "v", time.Minute).Err()
 	noticed := time.Since(start)
@@ -69,7 +70,7 @@ func TestBreakerOpensFailsFastAndRecovers(t *testing.T) {
 		t.Errorf("a call while open took %v", worst)
 	}
 	time.Sleep(500 * time.Millisecond) // the probe fails a few times
-	p.restore()
+	p.Restore()
 	took := waitFor(t, 5*time.Second, "recovery", c.Available)
 	t.Logf("recovered %v after the network came back", took)
 	if took > 2*time.Second {
@@ -106,4 +107,30 @@ func TestOpenUnreachable(t *testing.T) {
 	if d := time.Since(start); d > time.Second {
 		t.Errorf("Open took %v to fail", d)
 	}
+}
+
+// A Redis that stops answering without closing anything (a black hole) is
+// noticed within the op timeout, and the breaker takes over from there.
+func TestBreakerNoticesABlackHole(t *testing.T) {
+	p := testenv.RedisProxy(t)
+	c := open(t, p.URL(), uniquePrefix(t))
+	ctx := context.Background()
+	if err := c.Ping(ctx); err != nil {
+		t.Fatal(err)
+	}
+	p.Stall()
+	start := time.Now()
+	err := c.Ping(ctx)
+	noticed := time.Since(start)
+	mustUnavailable(t, "first call into the black hole", err)
+	t.Logf("a stalled Redis was noticed in %v (op timeout %v)", noticed, c.cfg.OpTimeout)
+	if noticed > time.Second {
+		t.Errorf("noticing took %v", noticed)
+	}
+	start = time.Now()
+	mustUnavailable(t, "while open", c.Ping(ctx))
+	t.Logf("then a call failed in %v", time.Since(start))
+	p.Restore()
+	took := waitFor(t, 5*time.Second, "recovery", c.Available)
+	t.Logf("recovered %v after the black hole ended", took)
 }

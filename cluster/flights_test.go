@@ -127,9 +127,9 @@ func TestFlightsWaitContext(t *testing.T) {
 
 // With Redis cut off, Lead fails fast with KindUnavailable.
 func TestFlightsRedisDown(t *testing.T) {
-	p := newProxy(t)
+	p := testenv.RedisProxy(t)
 	f := newFlights(t, open(t, p.URL(), uniquePrefix(t)), time.Second)
-	p.cut()
+	p.Cut()
 	for range 3 {
 		start := time.Now()
 		_, ok, err := f.Lead(context.Background(), "v")

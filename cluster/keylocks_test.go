@@ -35,9 +35,9 @@ func TestKeyLocksConformance(t *testing.T) {
 
 // With Redis cut off, Lock fails fast with KindUnavailable.
 func TestKeyLocksRedisDown(t *testing.T) {
-	p := newProxy(t)
+	p := testenv.RedisProxy(t)
 	k := newKeyLocks(t, open(t, p.URL(), uniquePrefix(t)))
-	p.cut()
+	p.Cut()
 	for range 3 {
 		start := time.Now()
 		_, err := k.Lock(context.Background(), "k")

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/imgmgr/imgmgr"
+	"github.com/imgmgr/imgmgr/internal/testenv"
 	"github.com/imgmgr/imgmgr/ratelimit"
 	"github.com/imgmgr/imgmgr/ratelimit/ratelimittest"
 )
@@ -55,14 +56,14 @@ func TestLimiterRedisClock(t *testing.T) {
 // With Redis cut off, the limiter and the lockout fail fast with
 // KindUnavailable (the HTTP layer then fails open or answers 503).
 func TestLimiterRedisDown(t *testing.T) {
-	p := newProxy(t)
+	p := testenv.RedisProxy(t)
 	c := open(t, p.URL(), uniquePrefix(t))
 	lim, err := c.NewLimiter(LimiterConfig{Limit: ratelimit.Every(time.Second, 1), Policy: "p"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	lo, _ := ratelimit.NewLockout(c.NewLockoutStore(), ratelimit.LockoutConfig{})
-	p.cut()
+	p.Cut()
 	for i := range 3 {
 		start := time.Now()
 		_, err := lim.Allow(context.Background(), "k", 1)

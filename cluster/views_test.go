@@ -7,6 +7,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/imgmgr/imgmgr/internal/testenv"
 	"github.com/imgmgr/imgmgr/stats"
 	"github.com/imgmgr/imgmgr/stats/statstest"
 )
@@ -46,13 +47,13 @@ func TestViewsFlushInBackground(t *testing.T) {
 // caller; the failed flushes are counted, the counts kept, and written once
 // Redis is back. Close flushes what is left.
 func TestViewsRedisDown(t *testing.T) {
-	p := newProxy(t)
+	p := testenv.RedisProxy(t)
 	c := open(t, p.URL(), uniquePrefix(t))
 	v, err := c.NewViews(ViewsConfig{FlushEvery: 50 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
-	p.cut()
+	p.Cut()
 	var worst time.Duration
 	for range 100 {
 		start := time.Now()
@@ -63,7 +64,7 @@ func TestViewsRedisDown(t *testing.T) {
 	}
 	t.Logf("Record with Redis down: slowest of 100 took %v", worst)
 	waitFor(t, 5*time.Second, "a failed flush", func() bool { return testutil.ToFloat64(c.metrics.flushFailed) > 0 })
-	p.restore()
+	p.Restore()
 	waitFor(t, 5*time.Second, "recovery", c.Available)
 	v.Record(context.Background(), "b")
 	if err := v.Close(); err != nil {
