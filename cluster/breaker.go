@@ -30,6 +30,15 @@ type breaker struct {
 	quit    chan struct{}
 	once    sync.Once
 	wg      sync.WaitGroup
+	onOpen  []func() // told of each outage, guarded by mu
+}
+
+// notify registers fn to run (in its own goroutine) each time the breaker
+// opens.
+func (b *breaker) notify(fn func()) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.onOpen = append(b.onOpen, fn)
 }
 
 func newBreaker(c *Client) *breaker { return &breaker{c: c, quit: make(chan struct{})} }
@@ -125,6 +134,9 @@ func (b *breaker) trip(cause error) {
 	b.c.log.Warn("redis: unreachable; failing fast until it answers again", "target", b.c.target.String(), "err", cause)
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	for _, fn := range b.onOpen {
+		go fn()
+	}
 	if b.probing {
 		return
 	}

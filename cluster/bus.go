@@ -56,6 +56,7 @@ func (c *Client) NewBus(ctx context.Context, cfg BusConfig) (*Bus, error) {
 		return nil, c.wrap("cluster.NewBus", err)
 	}
 	go b.run(b.ps.Channel(redis.WithChannelSize(1024)))
+	c.br.notify(func() { b.hub.Drop(events.ErrDisconnected) })
 	return b, nil
 }
 
@@ -89,8 +90,10 @@ func (b *Bus) Publish(ctx context.Context, ev imgmgr.Event) error {
 }
 
 // Subscribe implements events.Bus. While Redis is unreachable it fails at
-// once with KindUnavailable: a subscriber would miss the other replicas'
-// events, so the events WebSocket tells its client to come back later.
+// once with KindUnavailable, and an outage ends the subscriptions open at
+// the time with events.ErrDisconnected: their subscribers would miss the
+// other replicas' events, so the events WebSocket tells its clients to come
+// back later.
 func (b *Bus) Subscribe(ctx context.Context, userID string) (*events.Subscription, error) {
 	if !b.c.Available() {
 		return nil, b.c.br.refuse("subscribe")

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -69,4 +70,55 @@ func recv(t *testing.T, s *events.Subscription) imgmgr.Event {
 		t.Fatal("no event")
 	}
 	return imgmgr.Event{}
+}
+
+// With Redis cut off, Publish and Subscribe fail fast with KindUnavailable
+// and open subscriptions end with events.ErrDisconnected; once Redis is
+// back, events flow again.
+func TestBusRedisDown(t *testing.T) {
+	p := testenv.RedisProxy(t)
+	b := newBus(t, open(t, p.URL(), uniquePrefix(t)))
+	ctx := context.Background()
+	sub, err := b.Subscribe(ctx, "u")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Cut()
+	start := time.Now()
+	mustUnavailable(t, "Publish with Redis cut", b.Publish(ctx, progressEvent("u", 1)))
+	select {
+	case _, ok := <-sub.Events():
+		if ok || !errors.Is(sub.Err(), events.ErrDisconnected) {
+			t.Fatalf("subscription after the cut: open=%v err=%v", ok, sub.Err())
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the subscription outlived the outage")
+	}
+	t.Logf("the open subscription ended %v after the cut", time.Since(start))
+	start = time.Now()
+	_, err = b.Subscribe(ctx, "u")
+	mustUnavailable(t, "Subscribe while down", err)
+	t.Logf("Subscribe while down failed in %v", time.Since(start))
+	p.Restore()
+	waitFor(t, 5*time.Second, "recovery", b.c.Available)
+	sub, err = b.Subscribe(ctx, "u")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	// The Pub/Sub connection comes back on its own schedule; publish until
+	// an event arrives.
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		b.Publish(ctx, progressEvent("u", 2))
+		select {
+		case e := <-sub.Events():
+			if e.Offset == 2 {
+				t.Logf("events flow again %v after the restore", time.Since(start))
+				return
+			}
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	t.Fatal("no event after Redis came back")
 }

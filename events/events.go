@@ -37,6 +37,11 @@ var ErrSlowConsumer = errors.New("events: subscriber too slow; dropped")
 // ErrClosed is returned by a closed bus and is the Err of its subscriptions.
 var ErrClosed = errors.New("events: bus closed")
 
+// ErrDisconnected is the Err of a subscription ended because the bus lost
+// the connection that carries other processes' events: its subscriber
+// would miss events, so it is told to subscribe again later.
+var ErrDisconnected = errors.New("events: bus disconnected; subscribe again")
+
 // Subscription receives the events of one user in publication order (per
 // publisher). Events is closed when the subscription ends; Err says why.
 type Subscription struct {
@@ -50,8 +55,8 @@ type Subscription struct {
 // Events is the channel of events; it is closed when the subscription ends.
 func (s *Subscription) Events() <-chan imgmgr.Event { return s.ch }
 
-// Err is why the subscription ended: nil after Close, ErrSlowConsumer or
-// ErrClosed. Valid once Events is closed.
+// Err is why the subscription ended: nil after Close, ErrSlowConsumer,
+// ErrDisconnected or ErrClosed. Valid once Events is closed.
 func (s *Subscription) Err() error { return s.err }
 
 // Close ends the subscription. Safe to call more than once.
@@ -99,6 +104,17 @@ func (h *Hub) Deliver(ev imgmgr.Event) {
 		case s.ch <- ev:
 		default:
 			h.removeLocked(s, ErrSlowConsumer)
+		}
+	}
+}
+
+// Drop ends every subscription with err; the hub stays open for new ones.
+func (h *Hub) Drop(err error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, set := range h.subs {
+		for s := range set {
+			h.removeLocked(s, err)
 		}
 	}
 }

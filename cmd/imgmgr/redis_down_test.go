@@ -1,12 +1,18 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"io"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
+
 	"github.com/imgmgr/imgmgr/config"
+	"github.com/imgmgr/imgmgr/events/ws"
 	"github.com/imgmgr/imgmgr/internal/testenv"
 )
 
@@ -57,13 +63,18 @@ func TestRedisDownFailsFastAndRecovers(t *testing.T) {
 			t.Fatalf("cached variant while Redis is down: %d", code)
 		}
 	}
+	start := time.Now()
+	if got := eventsSocket(t, ts); got != "503" { // the per-IP limit needs Redis
+		t.Fatalf("events WebSocket while Redis is down: %s, want 503", got)
+	}
+	t.Logf("events WebSocket refused (503) in %v", time.Since(start))
 	t.Logf("Redis down: first API call answered 503 in %v; then the slowest of 10: API %v, /readyz %v, cached variant %v",
 		first, worstAPI, worstReady, worstVariant)
 	if worstAPI > time.Second || worstReady > time.Second || worstVariant > time.Second {
 		t.Errorf("a call with Redis down was slow: API %v, readyz %v, variant %v", worstAPI, worstReady, worstVariant)
 	}
 	p.Restore()
-	start := time.Now()
+	start = time.Now()
 	for {
 		if code, _, _, _ := get("/readyz", ""); code == 200 {
 			break
@@ -83,12 +94,38 @@ func TestRedisDownFailsFastAndRecovers(t *testing.T) {
 	}
 }
 
+// eventsSocket opens the events WebSocket and says how it went: the HTTP
+// status of a refused upgrade, "close N" for a close status, or "ready".
+func eventsSocket(t *testing.T, ts *testServer) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	url := "ws" + strings.TrimPrefix(ts.srv.URL, "http") + "/api/v1/events"
+	c, resp, err := websocket.Dial(ctx, url, &websocket.DialOptions{Subprotocols: []string{ws.Protocol, ws.BearerPrefix + ts.token}})
+	if err != nil {
+		if resp == nil {
+			t.Fatal(err)
+		}
+		return strconv.Itoa(resp.StatusCode)
+	}
+	defer c.CloseNow()
+	if _, _, err := c.Read(ctx); err != nil {
+		return "close " + strconv.Itoa(int(websocket.CloseStatus(err)))
+	}
+	return "ready"
+}
+
 // Under ratelimit.fail_open the API goes on while Redis is down.
 func TestRedisDownFailOpen(t *testing.T) {
 	p := testenv.RedisProxy(t)
 	_, prefix := testenv.RedisClient(t) // the test's keys go when it ends
 	ts := startServer(t, func(c *config.Config) { c.Redis.URL, c.Redis.Prefix, c.Rate.FailOpen = p.URL(), prefix, true })
 	p.Cut()
+	start := time.Now()
+	if got := eventsSocket(t, ts); got != "close 1013" { // subscribing needs Redis
+		t.Fatalf("events WebSocket under fail_open with Redis down: %s, want close 1013", got)
+	}
+	t.Logf("events WebSocket closed with 1013 in %v", time.Since(start))
 	for range 3 {
 		start := time.Now()
 		resp := ts.do("GET", "/api/v1/images", ts.token, nil, nil)

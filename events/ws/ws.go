@@ -187,7 +187,11 @@ func (h *Handler) stream(ctx context.Context, c *websocket.Conn, p imgmgr.Princi
 			return
 		case ev, ok := <-sub.Events():
 			if !ok {
-				c.Close(websocket.StatusTryAgainLater, "too slow; reconnect")
+				reason := "too slow; reconnect"
+				if !errors.Is(sub.Err(), events.ErrSlowConsumer) {
+					reason = "events unavailable; reconnect"
+				}
+				c.Close(websocket.StatusTryAgainLater, reason)
 				return
 			}
 			if h.write(ctx, c, ev) != nil {
