@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -110,6 +111,7 @@ func New(cfg Config, deps Deps) (*Client, error) {
 	if deps.Logger == nil {
 		deps.Logger = slog.Default()
 	}
+	libraryLogOnce.Do(func() { redis.SetLogger(libraryLog{deps.Logger}) })
 	t, _ := ParseURL(cfg.URL)
 	t.tune(cfg)
 	m, err := newMetrics(deps.Metrics)
@@ -120,6 +122,19 @@ func New(cfg Config, deps Deps) (*Client, error) {
 	c.br = newBreaker(c)
 	c.rdb.AddHook(c.br)
 	return c, nil
+}
+
+// go-redis logs one line of its own per failed dial (several a second
+// during an outage, unstructured, on stderr); libraryLog sends them to slog
+// at debug level, since the breaker logs each outage once. go-redis keeps
+// its logger in a package variable, so the first Client sets it for the
+// process.
+var libraryLogOnce sync.Once
+
+type libraryLog struct{ log *slog.Logger }
+
+func (l libraryLog) Printf(ctx context.Context, format string, v ...any) {
+	l.log.DebugContext(ctx, "redis: "+fmt.Sprintf(format, v...))
 }
 
 // Target describes where the client connects (no credentials).

@@ -156,17 +156,25 @@ func (v *Views) Top(ctx context.Context, days, n int) ([]stats.ImageViews, error
 		return nil, err
 	}
 	days = max(1, min(days, stats.KeepDays))
-	keys := make([]string, days)
-	for i := range keys {
-		keys[i] = v.key(stats.Day(v.cfg.Now().AddDate(0, 0, -i)))
+	// One read per day, summed here: ZUNION across the days' keys would
+	// be a cross-slot command on a Redis Cluster.
+	p := v.c.rdb.Pipeline()
+	reads := make([]*redis.ZSliceCmd, days)
+	for i := range reads {
+		reads[i] = p.ZRangeWithScores(ctx, v.key(stats.Day(v.cfg.Now().AddDate(0, 0, -i))), 0, -1)
 	}
-	zs, err := v.c.rdb.ZUnionWithScores(ctx, redis.ZStore{Keys: keys}).Result()
-	if err != nil {
+	if _, err := p.Exec(ctx); err != nil {
 		return nil, v.c.wrap("cluster.Views.Top", err)
 	}
-	out := make([]stats.ImageViews, 0, len(zs))
-	for _, z := range zs {
-		out = append(out, stats.ImageViews{ID: z.Member.(string), Views: int64(z.Score)})
+	sums := map[string]int64{}
+	for _, r := range reads {
+		for _, z := range r.Val() {
+			sums[z.Member.(string)] += int64(z.Score)
+		}
+	}
+	out := make([]stats.ImageViews, 0, len(sums))
+	for id, n := range sums {
+		out = append(out, stats.ImageViews{ID: id, Views: n})
 	}
 	stats.Rank(out)
 	return out[:min(n, len(out))], nil
