@@ -1,6 +1,9 @@
 package main
 
 import (
+	"context"
+	"time"
+
 	"github.com/imgmgr/imgmgr"
 	"github.com/imgmgr/imgmgr/config"
 	"github.com/imgmgr/imgmgr/httpapi"
@@ -79,6 +82,11 @@ func (a *app) scanner() (*clamd.Client, ingest.ScanFunc, error) {
 	cl, err := clamd.New(clamd.Config{Address: c.ClamdAddress, Timeout: c.Timeout.D(), MaxParallel: c.MaxParallel})
 	if err != nil {
 		return nil, nil, &config.Error{Key: "scan.clamd_address", Err: err}
+	}
+	pctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := cl.Ping(pctx); err != nil {
+		return nil, nil, dependencyError("scan.clamd_address", err)
 	}
 	mode := "fail-closed"
 	if c.FailOpen {

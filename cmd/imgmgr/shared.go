@@ -39,12 +39,15 @@ func (a *app) openShared(ctx context.Context) (*shared, error) {
 	}
 	opt, err := redis.ParseURL(url)
 	if err != nil {
-		return nil, fmt.Errorf("redis.url: %w", err)
+		return nil, dependencyError("redis.url", err)
 	}
+	// go-redis logs each failed dial on its own to stderr; the errors reach
+	// us and are logged (or reported at start-up) once, in our format.
+	redis.SetLogger(quietRedis{})
 	rdb := redis.NewClient(opt)
 	a.closers = append(a.closers, rdb.Close)
 	if err := rdb.Ping(ctx).Err(); err != nil {
-		return nil, fmt.Errorf("redis.url: %w", err)
+		return nil, dependencyError("redis.url", err)
 	}
 	bus, err := redisbus.New(ctx, redisbus.Config{URL: url, Prefix: redisPrefix})
 	if err != nil {
@@ -68,3 +71,8 @@ func (a *app) openShared(ctx context.Context) (*shared, error) {
 type redisChecker struct{ c *redis.Client }
 
 func (r redisChecker) Ping(ctx context.Context) error { return r.c.Ping(ctx).Err() }
+
+// quietRedis drops go-redis's own log lines.
+type quietRedis struct{}
+
+func (quietRedis) Printf(context.Context, string, ...any) {}
