@@ -59,7 +59,7 @@ func (s *Service) ServeVariant(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	res, err := s.pool.do(ctx, t.key, t.format, s.cfg.RetryAfter, func(rctx contextT) (*rendered, error) {
-		return s.renderAndStore(rctx, im, req.opts, t, accept)
+		return s.renderOnce(rctx, im, req.opts, t, accept)
 	})
 	if err != nil {
 		return err

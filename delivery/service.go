@@ -38,8 +38,11 @@ type Deps struct {
 	// RenderGate, when set, is asked before a render that missed the cache
 	// (e.g. a per-client rate limit); its error is the answer.
 	RenderGate func(r *http.Request) error
-	Metrics    prometheus.Registerer
-	Logger     *slog.Logger
+	// Flights, when set, makes one replica render a variant that several
+	// want at once (Redis leases); nil: each process renders on its own.
+	Flights Flights
+	Metrics prometheus.Registerer
+	Logger  *slog.Logger
 }
 
 // Service serves and manages variants. Safe for concurrent use.
