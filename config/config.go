@@ -78,6 +78,7 @@ type Storage struct {
 	S3AccessKey string `json:"s3_access_key"` //
 	S3SecretKey string `json:"s3_secret_key"` //
 	S3UseTLS    bool   `json:"s3_use_tls"`    //
+	S3Prefix    string `json:"s3_prefix"`     // prepended to every object key, e.g. "imgmgr/"; default none
 }
 
 // Redis shares events, limits and locks across replicas.

@@ -281,7 +281,7 @@ func (a *app) openBlobs() error {
 	}
 	c := a.cfg.Storage
 	s, err := s3.New(context.Background(), s3.Config{Endpoint: c.S3Endpoint, Bucket: c.S3Bucket, Region: c.S3Region,
-		AccessKey: c.S3AccessKey, SecretKey: c.S3SecretKey, UseTLS: c.S3UseTLS})
+		AccessKey: c.S3AccessKey, SecretKey: c.S3SecretKey, UseTLS: c.S3UseTLS, Prefix: c.S3Prefix})
 	if err != nil {
 		return dependencyError("storage.s3_endpoint", err)
 	}
