@@ -155,9 +155,9 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *app, er
 		CORSOrigins:     cfg.Server.CORSOrigins,
 		Limits:          limits,
 		PublicOriginals: cfg.Delivery.PublicOriginals,
-		MinRate: httpapi.MinRate{Bytes: cfg.Server.MinBodyRate * int64(max(cfg.Server.BodyRateWindow.D(), time.Second)/time.Second),
-			Window: cfg.Server.BodyRateWindow.D()},
-		Registry: a.reg, Logger: log,
+		MinRate:         perWindow(cfg.Server.MinBodyRate, cfg.Server.BodyRateWindow.D()),
+		MinResponseRate: perWindow(cfg.Server.MinResponseRate, cfg.Server.BodyRateWindow.D()),
+		Registry:        a.reg, Logger: log,
 	})
 	log.Info("http: routes ready")
 	return a, nil
@@ -222,6 +222,11 @@ func (a *app) uploadMounts(ctx context.Context, sh *shared) ([]httpapi.Mount, er
 		{Pattern: "POST /api/v1/uploads", Handler: th.Serve, Auth: true, Upload: true},
 		{Pattern: "GET /api/v1/events", Handler: wsh.Serve},
 	}, nil
+}
+
+// perWindow turns a rate in bytes/s into the bytes due in each window.
+func perWindow(perSecond int64, window time.Duration) httpapi.MinRate {
+	return httpapi.MinRate{Bytes: perSecond * int64(max(window, time.Second)/time.Second), Window: window}
 }
 
 // dataPath is dir, or <data_dir>/def when dir is empty.
