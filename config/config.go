@@ -61,6 +61,10 @@ type Server struct {
 	MaxConnections  int      `json:"max_connections"`  // open connections cap; default 1024; 0 = no cap
 	MinBodyRate     int64    `json:"min_body_rate"`    // bytes/s a request body must keep up, averaged over body_rate_window; default 1024; 0 = off
 	BodyRateWindow  Duration `json:"body_rate_window"` // default 30s
+	// MinResponseRate is the bytes/s a client must read a response at,
+	// averaged over body_rate_window (a stalled reader is cut and its
+	// connection freed); default 1024; 0 = off.
+	MinResponseRate int64 `json:"min_response_rate"`
 }
 
 // Database selects the metadata store.
@@ -78,6 +82,7 @@ type Storage struct {
 	S3AccessKey string `json:"s3_access_key"` //
 	S3SecretKey string `json:"s3_secret_key"` //
 	S3UseTLS    bool   `json:"s3_use_tls"`    //
+	S3Prefix    string `json:"s3_prefix"`     // prepended to every object key, e.g. "imgmgr/"; default none
 }
 
 // Redis shares events, limits, locks, view counts and render leases across
@@ -200,7 +205,7 @@ func (d *Duration) Set(s string) error {
 func Default() Config {
 	return Config{
 		Server: Server{Port: 8080, DataDir: "./data", ShutdownTimeout: Duration(20 * time.Second), MaxConnections: 1024,
-			MinBodyRate: 1024, BodyRateWindow: Duration(30 * time.Second)},
+			MinBodyRate: 1024, BodyRateWindow: Duration(30 * time.Second), MinResponseRate: 1024},
 		Storage: Storage{Backend: "local"},
 		Redis: Redis{Prefix: "imgmgr:", DialTimeout: Duration(200 * time.Millisecond), OpTimeout: Duration(200 * time.Millisecond),
 			LockTTL: Duration(3 * time.Second), RenderLeaseTTL: Duration(3 * time.Second)},

@@ -231,6 +231,7 @@ func (c Config) Validate() error {
 		{c.Server.DataDir == "", "server.data_dir", "must not be empty"},
 		{c.Server.ShutdownTimeout < 0, "server.shutdown_timeout", "must not be negative"},
 		{c.Server.MinBodyRate < 0, "server.min_body_rate", "must not be negative"},
+		{c.Server.MinResponseRate < 0, "server.min_response_rate", "must not be negative"},
 		{c.Server.BodyRateWindow < 0, "server.body_rate_window", "must not be negative"},
 		{c.Server.MaxConnections < 0, "server.max_connections", "must not be negative"},
 		{c.Database.URL != "" && !strings.HasPrefix(c.Database.URL, "postgres://") && !strings.HasPrefix(c.Database.URL, "postgresql://") && !strings.HasPrefix(c.Database.URL, "sqlite:"), "database.url", "must be empty, sqlite:<path> or postgres://..."},

@@ -56,14 +56,15 @@ func (s *Service) cached(ctx context.Context, key string) (body io.ReadCloser, c
 
 // store puts a rendered variant into the cache and its index, then evicts
 // past the size cap. Failures are logged: the render is still served.
-func (s *Service) store(ctx context.Context, key, sha, format string, body []byte) {
+// It reports whether the variant is in the cache.
+func (s *Service) store(ctx context.Context, key, sha, format string, body []byte) bool {
 	if s.cfg.CacheDisabled {
-		return
+		return false
 	}
 	info, err := s.deps.Blobs.Put(ctx, blob.VariantKey(key), bytesReader(body))
 	if err != nil {
 		s.log.Error("delivery: storing variant", "key", key, "err", err)
-		return
+		return false
 	}
 	now := s.now()
 	rec := meta.VariantRecord{Key: key, SHA256: sha, Size: info.Size, Format: format, CreatedAt: now, AccessedAt: now}
@@ -77,6 +78,7 @@ func (s *Service) store(ctx context.Context, key, sha, format string, body []byt
 			s.evict()
 		}()
 	}
+	return true
 }
 
 // evict deletes least recently used variants while the cache is over its

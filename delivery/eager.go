@@ -65,7 +65,7 @@ func (s *Service) warm(ctx context.Context, im *imgmgr.Image, req *request, acce
 		return nil
 	}
 	_, err := s.pool.do(ctx, t.key, t.format, s.cfg.RetryAfter, func(rctx context.Context) (*rendered, error) {
-		return s.renderAndStore(rctx, im, req.opts, t, accept)
+		return s.renderOnce(rctx, im, req.opts, t, accept)
 	})
 	return err
 }

@@ -27,7 +27,7 @@ func (s *Service) ServeVariant(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	im, err := s.deps.Images.FindImageByID(ctx, req.imageID)
+	im, remembered, err := s.findImage(ctx, req.imageID)
 	if err != nil {
 		return err
 	}
@@ -53,13 +53,17 @@ func (s *Service) ServeVariant(w http.ResponseWriter, r *http.Request) error {
 		return s.send(w, r, ctype, size, body)
 	}
 	s.m.cache.WithLabelValues("miss").Inc()
+	if remembered { // the metadata store is down: serve the cache only
+		return &imgmgr.Error{Kind: imgmgr.KindUnavailable, Code: "database_unavailable",
+			Message: "this variant cannot be made right now; try again shortly", RetryAfter: s.cfg.RetryAfter}
+	}
 	if s.deps.RenderGate != nil {
 		if err := s.deps.RenderGate(r); err != nil {
 			return err
 		}
 	}
 	res, err := s.pool.do(ctx, t.key, t.format, s.cfg.RetryAfter, func(rctx contextT) (*rendered, error) {
-		return s.renderAndStore(rctx, im, req.opts, t, accept)
+		return s.renderOnce(rctx, im, req.opts, t, accept)
 	})
 	if err != nil {
 		return err

@@ -14,6 +14,7 @@ type metrics struct {
 	cache    *prometheus.CounterVec // result: hit, miss, not_modified
 	bytesOut prometheus.Counter
 	evicted  prometheus.Counter
+	leases   *prometheus.CounterVec // outcome: led, waited, served, unavailable
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -28,11 +29,13 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help: "Variant requests by cache result (hit, miss, not_modified)."}, []string{"result"}),
 		bytesOut: prometheus.NewCounter(prometheus.CounterOpts{Name: "imgmgr_variant_bytes_out_total", Help: "Variant body bytes sent."}),
 		evicted:  prometheus.NewCounter(prometheus.CounterOpts{Name: "imgmgr_variant_cache_evictions_total", Help: "Variants evicted by the size cap."}),
+		leases: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "imgmgr_variant_render_leases_total",
+			Help: "Cluster-wide render leases of cold variants by outcome: led (rendered here), waited (another replica held it), served (its result was served from the shared cache), unavailable (no lease service: rendered here)."}, []string{"outcome"}),
 	}
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.renders, m.seconds, m.queue, m.inFlight, m.cache, m.bytesOut, m.evicted} {
+	for _, c := range []prometheus.Collector{m.renders, m.seconds, m.queue, m.inFlight, m.cache, m.bytesOut, m.evicted, m.leases} {
 		if err := reg.Register(c); err != nil {
 			return nil, errors.Join(errors.New("delivery: metrics"), err)
 		}

@@ -14,14 +14,15 @@ import (
 
 // renderAndStore renders the variant, possibly swaps in the original when
 // it is the smaller equivalent, stores the result and returns it.
-func (s *Service) renderAndStore(ctx context.Context, im *imgmgr.Image, o variant.Options, t target, accept string) (*rendered, error) {
+// stored reports whether the result is in the shared cache.
+func (s *Service) renderAndStore(ctx context.Context, im *imgmgr.Image, o variant.Options, t target, accept string) (_ *rendered, stored bool, _ error) {
 	start := time.Now()
 	res, err := s.render(ctx, im, o, t.format)
 	outcome := "ok"
 	switch {
 	case errors.Is(err, context.DeadlineExceeded):
 		outcome = "timeout"
-		err = &imgmgr.Error{Kind: imgmgr.KindUnavailable, Code: "render_timeout", Message: "rendering took too long", RetryAfter: s.cfg.RetryAfter, Err: err}
+		err = s.renderTimeout(err)
 	case err != nil:
 		outcome = "error"
 	}
@@ -29,7 +30,7 @@ func (s *Service) renderAndStore(ctx context.Context, im *imgmgr.Image, o varian
 	if err != nil {
 		s.m.renders.WithLabelValues(t.format, outcome).Inc()
 		s.log.Warn("delivery: render failed", "image", im.ID, "options", o.Canonical(), "format", t.format, "err", err)
-		return nil, err
+		return nil, false, err
 	}
 	out := &rendered{body: res.Bytes, contentType: imgmgr.MIMEType(res.Format)}
 	if s.originalInstead(res, im, t, accept) {
@@ -38,8 +39,23 @@ func (s *Service) renderAndStore(ctx context.Context, im *imgmgr.Image, o varian
 		}
 	}
 	s.m.renders.WithLabelValues(t.format, outcome).Inc()
-	s.store(ctx, t.key, im.SHA256, t.format, out.body)
-	return out, nil
+	// A finished render is stored whatever became of the render's own
+	// deadline or its clients: otherwise every repeat pays for it again.
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
+	defer cancel()
+	return out, s.store(sctx, t.key, im.SHA256, t.format, out.body), nil
+}
+
+// storeTimeout bounds storing one rendered variant.
+const storeTimeout = 30 * time.Second
+
+// renderTimeout is the answer to a render (or a wait for another replica's
+// render) that ran past its deadline.
+func (s *Service) renderTimeout(err error) error {
+	if !errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return &imgmgr.Error{Kind: imgmgr.KindUnavailable, Code: "render_timeout", Message: "rendering took too long", RetryAfter: s.cfg.RetryAfter, Err: err}
 }
 
 // originalInstead: nothing was resized and the original, in a format the

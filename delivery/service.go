@@ -38,8 +38,11 @@ type Deps struct {
 	// RenderGate, when set, is asked before a render that missed the cache
 	// (e.g. a per-client rate limit); its error is the answer.
 	RenderGate func(r *http.Request) error
-	Metrics    prometheus.Registerer
-	Logger     *slog.Logger
+	// Flights, when set, makes one replica render a variant that several
+	// want at once (Redis leases); nil: each process renders on its own.
+	Flights Flights
+	Metrics prometheus.Registerer
+	Logger  *slog.Logger
 }
 
 // Service serves and manages variants. Safe for concurrent use.
@@ -50,6 +53,7 @@ type Service struct {
 	presets variant.Presets
 	signer  *variant.Signer
 	pool    *pool
+	recent  *recentImages
 	m       *metrics
 	now     func() time.Time
 
@@ -59,6 +63,13 @@ type Service struct {
 	stop     chan struct{}
 	wg       sync.WaitGroup
 }
+
+// The records of recently served images kept for outages of the metadata
+// store (see recentImages): about 1 KiB each.
+const (
+	recentMax = 10000
+	recentTTL = 10 * time.Minute
+)
 
 // New validates cfg and returns a Service. Close it when done.
 func New(cfg Config, deps Deps) (*Service, error) {
@@ -84,6 +95,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 		s.log = slog.New(slog.DiscardHandler)
 	}
 	s.pool = newPool(cfg.RenderConcurrency, cfg.RenderQueue, cfg.RenderTimeout, m)
+	s.recent = newRecentImages(recentMax, recentTTL, s.now)
 	if deps.Jobs != nil {
 		deps.Jobs.Handle(eagerKind, s.runEager)
 	}

@@ -53,3 +53,66 @@ func (b *minRateBody) Close() error {
 	_ = b.ctl.SetReadDeadline(time.Time{})
 	return b.ReadCloser.Close()
 }
+
+// withMinResponseRate is the same bound on responses: a client that stops
+// reading (a full receive window) has its write cut once a window passes
+// without its quota of bytes accepted, freeing the connection slot, while
+// a client that reads slowly but steadily gets its whole download. Large
+// writes go out in pieces of one window's quota, each with a fresh
+// deadline. WebSocket upgrades are left alone (they set their own).
+//
+// The kernel wakes a blocked writer only once a good part of the socket's
+// send buffer has drained, so writes progress in bursts: the window must
+// be long enough for a slow reader to drain that much (nginx's
+// send_timeout has the same shape; 30 s is the default here).
+func withMinResponseRate(mr MinRate, next http.Handler) http.Handler {
+	if mr.Bytes <= 0 {
+		return next
+	}
+	if mr.Window <= 0 {
+		mr.Window = 30 * time.Second
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Upgrade") != "" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		mw := &minRateWriter{ResponseWriter: w, ctl: http.NewResponseController(w), rate: mr, start: time.Now()}
+		defer func() { _ = mw.ctl.SetWriteDeadline(time.Time{}) }() // the connection may serve another request
+		next.ServeHTTP(mw, r)
+	})
+}
+
+type minRateWriter struct {
+	http.ResponseWriter
+	ctl   *http.ResponseController
+	rate  MinRate
+	start time.Time // of the current window
+	n     int64     // bytes accepted in the current window
+}
+
+func (m *minRateWriter) Write(p []byte) (int, error) {
+	var done int
+	for len(p) > 0 {
+		if m.n >= m.rate.Bytes {
+			m.start, m.n = time.Now(), 0
+		}
+		chunk := p[:min(int64(len(p)), m.rate.Bytes-m.n)]
+		_ = m.ctl.SetWriteDeadline(m.start.Add(m.rate.Window))
+		n, err := m.ResponseWriter.Write(chunk)
+		done += n
+		m.n += int64(n)
+		if err != nil {
+			return done, err
+		}
+		p = p[n:]
+	}
+	return done, nil
+}
+
+// Unwrap lets http.ResponseController reach the connection (Flush,
+// deadlines) through the wrapper.
+func (m *minRateWriter) Unwrap() http.ResponseWriter { return m.ResponseWriter }
+
+// Flush keeps the writer an http.Flusher for code that asserts it.
+func (m *minRateWriter) Flush() { _ = m.ctl.Flush() }

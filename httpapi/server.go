@@ -55,6 +55,7 @@ type Deps struct {
 	// tags) to anyone, signed in or not.
 	PublicOriginals bool
 	MinRate         MinRate // slowest accepted request body; zero = no check
+	MinResponseRate MinRate // slowest reader a response waits for; zero = no check
 	Registry        *prometheus.Registry
 	Logger          *slog.Logger
 }
@@ -80,7 +81,7 @@ func New(d Deps) *Server {
 	}
 	s := &Server{deps: d, mux: http.NewServeMux(), log: d.Logger, metrics: newMetrics(d.Registry)}
 	s.routes()
-	s.handler = withRequestID(s.withAccessLog(withSecurityHeaders(withCORS(d.CORSOrigins, s.withIPLimit(withMinRate(d.MinRate, s.mux))))))
+	s.handler = withRequestID(s.withAccessLog(withSecurityHeaders(withCORS(d.CORSOrigins, s.withIPLimit(withMinRate(d.MinRate, withMinResponseRate(d.MinResponseRate, s.mux)))))))
 	return s
 }
 

@@ -62,7 +62,7 @@ func openMeta(ctx context.Context, cfg config.Config, log *slog.Logger) (meta.St
 	case strings.HasPrefix(u, "postgres://"), strings.HasPrefix(u, "postgresql://"):
 		s, err := postgres.Open(ctx, u)
 		if err != nil {
-			return nil, fmt.Errorf("database: %w", err)
+			return nil, dependencyError("database.url", err)
 		}
 		log.Info("database: postgres ready")
 		return s, nil
@@ -73,7 +73,7 @@ func openMeta(ctx context.Context, cfg config.Config, log *slog.Logger) (meta.St
 		}
 		s, err := sqlite.Open(ctx, path)
 		if err != nil {
-			return nil, fmt.Errorf("database: sqlite %s: %w", path, err)
+			return nil, dependencyError("database.url", fmt.Errorf("sqlite %s: %w", path, cause(err)))
 		}
 		log.Info("database: sqlite ready at " + path)
 		return s, nil
@@ -81,15 +81,18 @@ func openMeta(ctx context.Context, cfg config.Config, log *slog.Logger) (meta.St
 }
 
 // build opens every component and wires them together.
-func build(ctx context.Context, cfg config.Config, log *slog.Logger) (a *app, err error) {
-	a = &app{cfg: cfg, log: log, reg: observe.NewRegistry()}
+// On failure it closes what it opened and returns one error that names the
+// config key of the part that failed (never a nil app with a deferred close:
+// that was a nil-pointer panic on every start-up failure).
+func build(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *app, err error) {
+	a := &app{cfg: cfg, log: log, reg: observe.NewRegistry()}
 	defer func() {
 		if err != nil {
 			a.close()
 		}
 	}()
 	if err := os.MkdirAll(cfg.Server.DataDir, 0o750); err != nil {
-		return nil, fmt.Errorf("server.data_dir: %w", err)
+		return nil, dependencyError("server.data_dir", err)
 	}
 	if a.meta, err = openMeta(ctx, cfg, log); err != nil {
 		return nil, err
@@ -152,9 +155,9 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger) (a *app, er
 		CORSOrigins:     cfg.Server.CORSOrigins,
 		Limits:          limits,
 		PublicOriginals: cfg.Delivery.PublicOriginals,
-		MinRate: httpapi.MinRate{Bytes: cfg.Server.MinBodyRate * int64(max(cfg.Server.BodyRateWindow.D(), time.Second)/time.Second),
-			Window: cfg.Server.BodyRateWindow.D()},
-		Registry: a.reg, Logger: log,
+		MinRate:         perWindow(cfg.Server.MinBodyRate, cfg.Server.BodyRateWindow.D()),
+		MinResponseRate: perWindow(cfg.Server.MinResponseRate, cfg.Server.BodyRateWindow.D()),
+		Registry:        a.reg, Logger: log,
 	})
 	log.Info("http: routes ready")
 	return a, nil
@@ -221,6 +224,11 @@ func (a *app) uploadMounts(ctx context.Context, sh *shared) ([]httpapi.Mount, er
 	}, nil
 }
 
+// perWindow turns a rate in bytes/s into the bytes due in each window.
+func perWindow(perSecond int64, window time.Duration) httpapi.MinRate {
+	return httpapi.MinRate{Bytes: perSecond * int64(max(window, time.Second)/time.Second), Window: window}
+}
+
 // dataPath is dir, or <data_dir>/def when dir is empty.
 func dataPath(cfg config.Config, dir, def string) string {
 	if dir != "" {
@@ -270,7 +278,7 @@ func (a *app) openBlobs() error {
 		}
 		s, err := localfs.New(dir)
 		if err != nil {
-			return fmt.Errorf("storage.local_dir: %w", err)
+			return dependencyError("storage.local_dir", err)
 		}
 		a.blobs = s
 		a.log.Info("storage: localfs ready at " + dir)
@@ -278,13 +286,37 @@ func (a *app) openBlobs() error {
 	}
 	c := a.cfg.Storage
 	s, err := s3.New(context.Background(), s3.Config{Endpoint: c.S3Endpoint, Bucket: c.S3Bucket, Region: c.S3Region,
-		AccessKey: c.S3AccessKey, SecretKey: c.S3SecretKey, UseTLS: c.S3UseTLS})
+		AccessKey: c.S3AccessKey, SecretKey: c.S3SecretKey, UseTLS: c.S3UseTLS, Prefix: c.S3Prefix})
 	if err != nil {
-		return fmt.Errorf("storage.s3_endpoint: %w", err)
+		return dependencyError("storage.s3_endpoint", err)
 	}
 	a.blobs = s
 	a.log.Info("storage: s3 ready at " + c.S3Endpoint + "/" + c.S3Bucket)
 	return nil
+}
+
+// dependencyError names the config key of a part that failed to start and
+// the cause, without the layers of our own wrapping: the one line an
+// operator reads, e.g. "config database.url: dial tcp 127.0.0.1:1: connect:
+// connection refused".
+func dependencyError(key string, err error) error {
+	var ce *config.Error
+	if errors.As(err, &ce) {
+		return ce
+	}
+	return &config.Error{Key: key, Err: cause(err)}
+}
+
+// cause is the innermost error that is not one of our own *imgmgr.Error
+// wrappers (which add an op and a code the operator does not need).
+func cause(err error) error {
+	for {
+		var ie *imgmgr.Error
+		if !errors.As(err, &ie) || ie.Err == nil {
+			return err
+		}
+		err = ie.Err
+	}
 }
 
 func (a *app) close() {

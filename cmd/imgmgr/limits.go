@@ -1,8 +1,11 @@
 package main
 
 import (
+	"context"
+	"time"
+
 	"github.com/imgmgr/imgmgr"
-	"github.com/imgmgr/imgmgr/cluster"
+	rcluster "github.com/imgmgr/imgmgr/cluster" // renamed: the tests of package main have a type cluster
 	"github.com/imgmgr/imgmgr/config"
 	"github.com/imgmgr/imgmgr/httpapi"
 	"github.com/imgmgr/imgmgr/ingest"
@@ -30,7 +33,7 @@ func (a *app) limits(sh *shared) (httpapi.Limits, error) {
 			return nil, &config.Error{Key: "ratelimit." + policy, Err: err}
 		}
 		if sh.redis != nil {
-			return sh.redis.NewLimiter(cluster.LimiterConfig{Limit: lim, Policy: policy})
+			return sh.redis.NewLimiter(rcluster.LimiterConfig{Limit: lim, Policy: policy})
 		}
 		return ratelimit.NewMemory(ratelimit.MemoryConfig{Limit: lim})
 	}
@@ -77,6 +80,11 @@ func (a *app) scanner() (*clamd.Client, ingest.ScanFunc, error) {
 	cl, err := clamd.New(clamd.Config{Address: c.ClamdAddress, Timeout: c.Timeout.D(), MaxParallel: c.MaxParallel})
 	if err != nil {
 		return nil, nil, &config.Error{Key: "scan.clamd_address", Err: err}
+	}
+	pctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := cl.Ping(pctx); err != nil {
+		return nil, nil, dependencyError("scan.clamd_address", err)
 	}
 	mode := "fail-closed"
 	if c.FailOpen {

@@ -4,11 +4,13 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
+	"syscall"
 	"testing"
 	"time"
 
@@ -59,4 +61,53 @@ func dialAndGet(t *testing.T, addr string) net.Conn {
 		t.Fatal(err)
 	}
 	return c
+}
+
+// Regression (issue 10 item 2): clients that GET a large original with a
+// tiny receive buffer and never read kept server.max_connections full, so
+// /healthz from a new client waited for minutes. Their writes are now cut
+// after server.body_rate_window without progress, freeing the slots.
+func TestStalledReadersDoNotHoldTheConnectionCap(t *testing.T) {
+	ts := startServer(t, func(c *config.Config) {
+		c.Server.MaxConnections = 4
+		c.Server.BodyRateWindow = config.Duration(2 * time.Second)
+	})
+	_, up := ts.upload(ts.token, nil, filePart{"big.jpg", paddedJPEG(t, 24<<20)})
+	id := up.Results[0].Image.ID
+	ts.srv.Close() // the same handler, behind the capped listener
+
+	cfg := ts.app.cfg
+	cfg.Server.Host, cfg.Server.Port = "127.0.0.1", 0
+	ln, err := listen(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httpServer(ts.app.handler, slog.New(slog.DiscardHandler))
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	addr := ln.Addr().String()
+	for range cfg.Server.MaxConnections {
+		c, err := (&net.Dialer{Control: smallReceiveBuffer}).Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		fmt.Fprintf(c, "GET /api/v1/images/%s/original HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer %s\r\n\r\n", id, ts.token)
+	}
+	start := time.Now()
+	c := &http.Client{Timeout: 60 * time.Second} // a safety net for a hang, not a speed bound
+	resp, err := c.Get("http://" + addr + "/healthz")
+	if err != nil {
+		t.Fatalf("/healthz while %d stalled readers hold the cap: %v", cfg.Server.MaxConnections, err)
+	}
+	resp.Body.Close()
+	t.Logf("/healthz answered %d after %v with %d stalled readers at the cap (window %v)",
+		resp.StatusCode, time.Since(start).Round(time.Millisecond), cfg.Server.MaxConnections, cfg.Server.BodyRateWindow.D())
+}
+
+// smallReceiveBuffer is a dialer's Control that sets a 4 KiB SO_RCVBUF.
+func smallReceiveBuffer(_, _ string, rc syscall.RawConn) error {
+	var serr error
+	err := rc.Control(func(fd uintptr) { serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
+	return errors.Join(err, serr)
 }

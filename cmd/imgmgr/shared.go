@@ -4,8 +4,9 @@ import (
 	"context"
 
 	"github.com/imgmgr/imgmgr/blob"
-	"github.com/imgmgr/imgmgr/cluster"
+	rcluster "github.com/imgmgr/imgmgr/cluster" // renamed: the tests of package main have a type cluster
 	"github.com/imgmgr/imgmgr/config"
+	"github.com/imgmgr/imgmgr/delivery"
 	"github.com/imgmgr/imgmgr/events"
 	"github.com/imgmgr/imgmgr/stats"
 	"github.com/imgmgr/imgmgr/upload/tus"
@@ -18,16 +19,9 @@ type shared struct {
 	bus      events.Bus
 	locker   tus.Locker // nil: locks within this process
 	views    stats.Views
-	keyLocks blob.KeyLocker  // content-address locks: in process, or across replicas
-	flights  flights         // nil without Redis: one render per variant within this process only
-	redis    *cluster.Client // nil without Redis; readiness asks its breaker
-}
-
-// flights elects one renderer of a variant across replicas; it is
-// delivery.Flights, which *cluster.Flights implements.
-type flights interface {
-	Lead(ctx context.Context, key string) (done func(stored bool), ok bool, err error)
-	Wait(ctx context.Context, key string) error
+	keyLocks blob.KeyLocker   // content-address locks: in process, or across replicas
+	flights  delivery.Flights // nil without Redis: one render per variant within this process only
+	redis    *rcluster.Client // nil without Redis; readiness asks its breaker
 }
 
 func (a *app) openShared(ctx context.Context) (*shared, error) {
@@ -41,10 +35,10 @@ func (a *app) openShared(ctx context.Context) (*shared, error) {
 		return &shared{bus: bus, views: stats.NewMemory(0, nil), keyLocks: &blob.Locks{}}, nil
 	}
 	rc := a.cfg.Redis
-	c, err := cluster.Open(ctx, cluster.Config{URL: rc.URL, Prefix: rc.Prefix, DialTimeout: rc.DialTimeout.D(),
-		OpTimeout: rc.OpTimeout.D()}, cluster.Deps{Logger: a.log, Metrics: a.reg})
+	c, err := rcluster.Open(ctx, rcluster.Config{URL: rc.URL, Prefix: rc.Prefix, DialTimeout: rc.DialTimeout.D(),
+		OpTimeout: rc.OpTimeout.D()}, rcluster.Deps{Logger: a.log, Metrics: a.reg})
 	if err != nil {
-		return nil, &config.Error{Key: "redis.url", Err: err}
+		return nil, dependencyError("redis.url", err)
 	}
 	a.closers = append(a.closers, c.Close) // closed last: what follows runs on it
 	sh := &shared{redis: c}
@@ -57,28 +51,28 @@ func (a *app) openShared(ctx context.Context) (*shared, error) {
 
 // openClusterParts builds the shared parts over the one client; each is
 // closed before it.
-func (a *app) openClusterParts(ctx context.Context, c *cluster.Client, sh *shared) error {
+func (a *app) openClusterParts(ctx context.Context, c *rcluster.Client, sh *shared) error {
 	rc := a.cfg.Redis
-	bus, err := c.NewBus(ctx, cluster.BusConfig{})
+	bus, err := c.NewBus(ctx, rcluster.BusConfig{})
 	if err != nil {
-		return &config.Error{Key: "redis.url", Err: err}
+		return dependencyError("redis.url", err)
 	}
 	a.closers = append(a.closers, bus.Close)
-	locker, err := c.NewUploadLocker(cluster.UploadLockConfig{TTL: rc.LockTTL.D()})
+	locker, err := c.NewUploadLocker(rcluster.UploadLockConfig{TTL: rc.LockTTL.D()})
 	if err != nil {
 		return &config.Error{Key: "redis.lock_ttl", Err: err}
 	}
-	keyLocks, err := c.NewKeyLocks(cluster.KeyLocksConfig{TTL: rc.LockTTL.D()})
+	keyLocks, err := c.NewKeyLocks(rcluster.KeyLocksConfig{TTL: rc.LockTTL.D()})
 	if err != nil {
 		return &config.Error{Key: "redis.lock_ttl", Err: err}
 	}
 	a.closers = append(a.closers, keyLocks.Close)
-	views, err := c.NewViews(cluster.ViewsConfig{})
+	views, err := c.NewViews(rcluster.ViewsConfig{})
 	if err != nil {
 		return err
 	}
 	a.closers = append(a.closers, views.Close) // flushes the last counts
-	fl, err := c.NewFlights(ctx, cluster.FlightsConfig{TTL: rc.RenderLeaseTTL.D()})
+	fl, err := c.NewFlights(ctx, rcluster.FlightsConfig{TTL: rc.RenderLeaseTTL.D()})
 	if err != nil {
 		return &config.Error{Key: "redis.render_lease_ttl", Err: err}
 	}
@@ -89,6 +83,6 @@ func (a *app) openClusterParts(ctx context.Context, c *cluster.Client, sh *share
 
 // redisChecker adapts the Redis client to readiness: while its breaker is
 // open the check fails at once.
-type redisChecker struct{ c *cluster.Client }
+type redisChecker struct{ c *rcluster.Client }
 
 func (r redisChecker) Ping(ctx context.Context) error { return r.c.Ping(ctx) }

@@ -231,6 +231,31 @@ func TestStaleLockHolderYields(t *testing.T) {
 	}
 }
 
+// Regression (issue 10 item 11): PATCH took the upload's lock before it
+// checked ownership, so another user who knew the id could interrupt the
+// owner's stalled PATCH (the owner's request ended in 400). Now a stranger
+// gets 404 and the owner's PATCH goes on undisturbed.
+func TestStrangerCannotInterruptOwnersPatch(t *testing.T) {
+	e := newEnv(t, tus.Config{LockStaleAfter: 50 * time.Millisecond})
+	data := payload(100000)
+	u := e.create(int64(len(data)))
+	pw, first := e.slowPatch(u, 0, int64(len(data)))
+	pw.Write(data[:4000])
+	waitFor(t, func() bool { return e.stagedSize(u) >= 4000 })
+	time.Sleep(100 * time.Millisecond) // the owner's lease is stale now
+
+	wantStatus(t, e.patch(u, 4000, data[4000:], "X-Test-User", "mallory"), http.StatusNotFound)
+	wantStatus(t, e.do("DELETE", u, nil, "X-Test-User", "mallory"), http.StatusNotFound)
+	pw.Write(data[4000:])
+	pw.Close()
+	if s := <-first; s != http.StatusNoContent {
+		t.Fatalf("the owner's PATCH: %d, want 204", s)
+	}
+	if e.ingest.lastHash() != sha256hex(data) {
+		t.Fatal("ingested bytes differ")
+	}
+}
+
 func TestConcatenation(t *testing.T) {
 	e := newEnv(t, tus.Config{})
 	data := payload(300001)

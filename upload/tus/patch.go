@@ -30,13 +30,18 @@ func (h *Handler) Patch(w http.ResponseWriter, r *http.Request, id string) error
 	if err != nil {
 		return err
 	}
+	// Existence and ownership first: someone who is not the owner must not
+	// take the lock (and so interrupt the owner's PATCH) by knowing the id.
+	if _, err := h.load(r.Context(), p, id); err != nil {
+		return err
+	}
 	br := newBody(w, r, h.cfg.IdleTimeout)
 	lease, err := h.locks.acquire(r.Context(), id, br.interrupt)
 	if err != nil {
 		return err
 	}
 	defer lease.release()
-	u, err := h.load(r.Context(), p, id)
+	u, err := h.load(r.Context(), p, id) // again: the last holder may have moved it on
 	if err != nil {
 		return err
 	}
