@@ -4,6 +4,8 @@
 // is not configured or does not answer, the test is skipped on a developer
 // machine and fails when CI=true, so CI always exercises the real thing.
 // The scripts under scripts/ start every service and export the variables.
+// RedisProxy puts a proxy that a test can cut or stall between a client and
+// the real Redis, for outage tests: a real network fault, not a fake.
 package testenv
 
 import (
