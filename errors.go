@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -15,39 +16,41 @@ type Kind uint8
 
 // The kinds of error. The comment is the HTTP status httpapi gives each.
 const (
-	KindInternal         Kind = iota // 500
-	KindInvalid                      // 400
-	KindUnauthenticated              // 401
-	KindPermission                   // 403
-	KindNotFound                     // 404
-	KindConflict                     // 409
-	KindGone                         // 410
-	KindPrecondition                 // 412
-	KindTooLarge                     // 413
-	KindUnsupportedMedia             // 415
-	KindUnprocessable                // 422
-	KindLocked                       // 423
-	KindRateLimited                  // 429
-	KindChecksumMismatch             // 460
-	KindUnavailable                  // 503
+	KindInternal            Kind = iota // 500
+	KindInvalid                         // 400
+	KindUnauthenticated                 // 401
+	KindPermission                      // 403
+	KindNotFound                        // 404
+	KindConflict                        // 409
+	KindGone                            // 410
+	KindPrecondition                    // 412
+	KindTooLarge                        // 413
+	KindUnsupportedMedia                // 415
+	KindUnprocessable                   // 422
+	KindLocked                          // 423
+	KindRateLimited                     // 429
+	KindChecksumMismatch                // 460
+	KindUnavailable                     // 503
+	KindInsufficientStorage             // 507
 )
 
 var kindNames = [...]string{
-	KindInternal:         "internal",
-	KindInvalid:          "invalid",
-	KindUnauthenticated:  "unauthenticated",
-	KindPermission:       "permission_denied",
-	KindNotFound:         "not_found",
-	KindConflict:         "conflict",
-	KindGone:             "gone",
-	KindPrecondition:     "precondition_failed",
-	KindTooLarge:         "too_large",
-	KindUnsupportedMedia: "unsupported_media_type",
-	KindUnprocessable:    "unprocessable",
-	KindLocked:           "locked",
-	KindRateLimited:      "rate_limited",
-	KindChecksumMismatch: "checksum_mismatch",
-	KindUnavailable:      "unavailable",
+	KindInternal:            "internal",
+	KindInvalid:             "invalid",
+	KindUnauthenticated:     "unauthenticated",
+	KindPermission:          "permission_denied",
+	KindNotFound:            "not_found",
+	KindConflict:            "conflict",
+	KindGone:                "gone",
+	KindPrecondition:        "precondition_failed",
+	KindTooLarge:            "too_large",
+	KindUnsupportedMedia:    "unsupported_media_type",
+	KindUnprocessable:       "unprocessable",
+	KindLocked:              "locked",
+	KindRateLimited:         "rate_limited",
+	KindChecksumMismatch:    "checksum_mismatch",
+	KindUnavailable:         "unavailable",
+	KindInsufficientStorage: "insufficient_storage",
 }
 
 func (k Kind) String() string {
@@ -65,7 +68,7 @@ type Error struct {
 	Code       string
 	Op         string
 	Message    string
-	RetryAfter time.Duration // for KindRateLimited and KindUnavailable
+	RetryAfter time.Duration // for KindRateLimited, KindUnavailable and KindInsufficientStorage
 	Err        error
 }
 
@@ -124,11 +127,32 @@ func Internal(op string, err error) error {
 	return &Error{Kind: KindInternal, Code: "internal", Op: op, Err: err}
 }
 
-// KindOf returns the kind of the first *Error in err's chain, KindInternal
-// for any other non-nil error.
-func KindOf(err error) Kind {
+// errStorageFull stands for an internal error caused by a full disk or an
+// exhausted quota (ENOSPC, EDQUOT) anywhere below: the client is told to
+// come back later rather than given a 500.
+var errStorageFull = &Error{Kind: KindInsufficientStorage, Code: "insufficient_storage",
+	Message: "the server's storage is full; try again later", RetryAfter: time.Minute}
+
+// classify returns the *Error that decides how err is answered: the first
+// in its chain, or errStorageFull for an internal error caused by a full
+// disk; nil for an error that is internal and nothing more.
+func classify(err error) *Error {
 	var e *Error
-	if errors.As(err, &e) {
+	found := errors.As(err, &e)
+	if (!found || e.Kind == KindInternal) && (errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT)) {
+		return errStorageFull
+	}
+	if !found {
+		return nil
+	}
+	return e
+}
+
+// KindOf returns the kind of the first *Error in err's chain, KindInternal
+// for any other non-nil error; an internal error caused by a full disk is
+// KindInsufficientStorage.
+func KindOf(err error) Kind {
+	if e := classify(err); e != nil {
 		return e.Kind
 	}
 	return KindInternal
@@ -136,11 +160,18 @@ func KindOf(err error) Kind {
 
 // CodeOf returns the code of the first *Error in err's chain, "internal" otherwise.
 func CodeOf(err error) string {
-	var e *Error
-	if errors.As(err, &e) && e.Code != "" {
+	if e := classify(err); e != nil && e.Code != "" {
 		return e.Code
 	}
 	return "internal"
+}
+
+// RetryAfterOf returns when a client may try again after err (0: not said).
+func RetryAfterOf(err error) time.Duration {
+	if e := classify(err); e != nil {
+		return e.RetryAfter
+	}
+	return 0
 }
 
 // IsNotFound reports whether err is of KindNotFound.
@@ -154,8 +185,8 @@ func ErrNotFound(what string) *Error {
 // PublicError returns what a client may see of err: its code and message, or
 // "internal" / "internal error" for anything internal.
 func PublicError(err error) (code, message string) {
-	var e *Error
-	if !errors.As(err, &e) || e.Kind == KindInternal {
+	e := classify(err)
+	if e == nil || e.Kind == KindInternal {
 		return "internal", "internal error"
 	}
 	code, message = CodeOf(err), e.Message

@@ -120,6 +120,7 @@ type Upload struct {
 	TusExpiry         Duration `json:"tus_expiry"`              // an unfinished tus upload expires after; default 24h
 	MaxUnfinished     int      `json:"max_unfinished_per_user"` // unfinished tus uploads per user; default 100
 	AllowSVG          bool     `json:"allow_svg"`               // accept SVG, sanitised (scripts, handlers, external refs removed); default false
+	MaxSVGBytes       int64    `json:"max_svg_bytes"`           // largest SVG accepted, bytes; default 5 MiB
 	ProgressEvery     Duration `json:"progress_every"`          // progress events per upload at most every; default 250ms
 }
 
@@ -210,7 +211,7 @@ func Default() Config {
 		Redis: Redis{Prefix: "imgmgr:", DialTimeout: Duration(200 * time.Millisecond), OpTimeout: Duration(200 * time.Millisecond),
 			LockTTL: Duration(3 * time.Second), RenderLeaseTTL: Duration(3 * time.Second)},
 		Scan: Scan{Timeout: Duration(60 * time.Second), MaxParallel: 4},
-		Upload: Upload{MaxFileBytes: 200 << 20, MemoryThreshold: 512 << 10, MaxFilesPerUpload: 100,
+		Upload: Upload{MaxFileBytes: 200 << 20, MaxSVGBytes: 5 << 20, MemoryThreshold: 512 << 10, MaxFilesPerUpload: 100,
 			TusExpiry: Duration(24 * time.Hour), MaxUnfinished: 100, ProgressEvery: Duration(250 * time.Millisecond)},
 		Limits: Limits{MaxPixels: 50_000_000, MaxFrames: 1000, MaxTotalPixels: 500_000_000, MaxResultPixels: 50_000_000},
 		Auth:   Auth{AccessTTL: Duration(15 * time.Minute), RefreshTTL: Duration(720 * time.Hour)},

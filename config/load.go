@@ -245,6 +245,7 @@ func (c Config) Validate() error {
 		{c.Redis.RenderLeaseTTL < Duration(time.Second), "redis.render_lease_ttl", "must be at least 1s"},
 		{c.Scan.ClamdAddress != "" && !strings.HasPrefix(c.Scan.ClamdAddress, "tcp://") && !strings.HasPrefix(c.Scan.ClamdAddress, "unix://"), "scan.clamd_address", "must be tcp://host:port or unix:///path"},
 		{c.Upload.MaxFileBytes <= 0, "upload.max_file_bytes", "must be positive"},
+		{c.Upload.MaxSVGBytes <= 0, "upload.max_svg_bytes", "must be positive"},
 		{c.Upload.MemoryThreshold < 0 || c.Upload.MemoryThreshold > 64<<20, "upload.memory_threshold", "must be 0..64 MiB"},
 		{c.Upload.MaxFilesPerUpload <= 0, "upload.max_files_per_request", "must be positive"},
 		{c.Upload.MaxConcurrent < 0, "upload.max_concurrent", "must not be negative (0 = 2 × cores)"},

@@ -15,21 +15,22 @@ import (
 
 // statusOf is the one table from error kind to HTTP status.
 var statusOf = map[imgmgr.Kind]int{
-	imgmgr.KindInternal:         http.StatusInternalServerError,
-	imgmgr.KindInvalid:          http.StatusBadRequest,
-	imgmgr.KindUnauthenticated:  http.StatusUnauthorized,
-	imgmgr.KindPermission:       http.StatusForbidden,
-	imgmgr.KindNotFound:         http.StatusNotFound,
-	imgmgr.KindConflict:         http.StatusConflict,
-	imgmgr.KindGone:             http.StatusGone,
-	imgmgr.KindPrecondition:     http.StatusPreconditionFailed,
-	imgmgr.KindTooLarge:         http.StatusRequestEntityTooLarge,
-	imgmgr.KindUnsupportedMedia: http.StatusUnsupportedMediaType,
-	imgmgr.KindUnprocessable:    http.StatusUnprocessableEntity,
-	imgmgr.KindLocked:           http.StatusLocked,
-	imgmgr.KindRateLimited:      http.StatusTooManyRequests,
-	imgmgr.KindChecksumMismatch: 460,
-	imgmgr.KindUnavailable:      http.StatusServiceUnavailable,
+	imgmgr.KindInternal:            http.StatusInternalServerError,
+	imgmgr.KindInvalid:             http.StatusBadRequest,
+	imgmgr.KindUnauthenticated:     http.StatusUnauthorized,
+	imgmgr.KindPermission:          http.StatusForbidden,
+	imgmgr.KindNotFound:            http.StatusNotFound,
+	imgmgr.KindConflict:            http.StatusConflict,
+	imgmgr.KindGone:                http.StatusGone,
+	imgmgr.KindPrecondition:        http.StatusPreconditionFailed,
+	imgmgr.KindTooLarge:            http.StatusRequestEntityTooLarge,
+	imgmgr.KindUnsupportedMedia:    http.StatusUnsupportedMediaType,
+	imgmgr.KindUnprocessable:       http.StatusUnprocessableEntity,
+	imgmgr.KindLocked:              http.StatusLocked,
+	imgmgr.KindRateLimited:         http.StatusTooManyRequests,
+	imgmgr.KindChecksumMismatch:    460,
+	imgmgr.KindUnavailable:         http.StatusServiceUnavailable,
+	imgmgr.KindInsufficientStorage: http.StatusInsufficientStorage,
 }
 
 // Status returns the HTTP status for err's kind.
@@ -66,12 +67,11 @@ func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	writeJSON(w, status, ErrorBody{Error: Detail(err)})
 }
 
-// setRetryAfter tells a client when to come back from a 429 or 503.
+// setRetryAfter tells a client when to come back from a 429, 503 or 507.
 func setRetryAfter(w http.ResponseWriter, err error) {
-	var e *imgmgr.Error
-	if errors.As(err, &e) && e.RetryAfter > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(e.RetryAfter.Seconds()))))
-	} else if s := Status(err); s == http.StatusServiceUnavailable || s == http.StatusTooManyRequests {
+	if d := imgmgr.RetryAfterOf(err); d > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(d.Seconds()))))
+	} else if s := Status(err); s == http.StatusServiceUnavailable || s == http.StatusTooManyRequests || s == http.StatusInsufficientStorage {
 		w.Header().Set("Retry-After", "1")
 	}
 }

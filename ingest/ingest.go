@@ -33,6 +33,9 @@ type Config struct {
 	// AllowSVG accepts SVG uploads, sanitised before they are stored; off
 	// by default (415 svg_not_allowed).
 	AllowSVG bool
+	// MaxSVGBytes bounds an SVG upload (before and after sanitising);
+	// default 5 MiB. Past it: 413 svg_too_large.
+	MaxSVGBytes int64
 	// ScanFailOpen stores files unscanned when the scanner is unreachable;
 	// the default (false) answers 503 instead.
 	ScanFailOpen bool
@@ -47,6 +50,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.TempDir == "" {
 		c.TempDir = os.TempDir()
+	}
+	if c.MaxSVGBytes == 0 {
+		c.MaxSVGBytes = 5 << 20
 	}
 	if c.MaxPixels == 0 {
 		c.MaxPixels = 50_000_000
@@ -73,7 +79,7 @@ func (c Config) Validate() error {
 		return errors.New("upload.max_file_bytes must be positive")
 	case c.MemoryThreshold < 0 || c.MemoryThreshold > 64<<20:
 		return errors.New("upload.memory_threshold must be between 0 and 64 MiB")
-	case c.MaxPixels < 0, c.MaxTotalPixels < 0:
+	case c.MaxPixels < 0, c.MaxTotalPixels < 0, c.MaxSVGBytes < 0:
 		return errors.New("limits.max_pixels must be positive")
 	case c.MaxFrames < 0:
 		return errors.New("limits.max_frames must be positive")

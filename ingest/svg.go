@@ -3,6 +3,8 @@ package ingest
 import (
 	"bytes"
 	"encoding/xml"
+	"errors"
+	"io"
 	"strconv"
 	"strings"
 
@@ -12,25 +14,48 @@ import (
 
 // sanitizeSVG replaces the spooled SVG with its sanitised form (scripts,
 // event handlers, external references and foreign objects removed) and
-// returns the new spool and the header read from its root element.
+// returns the new spool and the header read from its root element. The
+// sanitiser streams into the new spool: memory stays that of one token,
+// whatever the file's size (it was ~6x the file, built whole in memory).
+// SVG has a byte limit of its own (MaxSVGBytes), and its declared size
+// counts against the pixel limits like a raster image's.
 func (s *Service) sanitizeSVG(sp *spooled) (*spooled, imgmgr.Header, error) {
+	if sp.size > s.cfg.MaxSVGBytes {
+		return nil, imgmgr.Header{}, imgmgr.Errorf(imgmgr.KindTooLarge, "svg_too_large",
+			"the SVG is %d bytes; the limit for SVG is %d", sp.size, s.cfg.MaxSVGBytes)
+	}
 	r, err := sp.Reader()
 	if err != nil {
 		return nil, imgmgr.Header{}, err
 	}
-	var out bytes.Buffer
-	if _, err := svgsafe.Sanitize(r, &out, svgsafe.Options{}); err != nil {
-		if imgmgr.KindOf(err) == imgmgr.KindInternal {
+	pr, pw := io.Pipe()
+	sanitized := make(chan error, 1)
+	go func() {
+		_, err := svgsafe.Sanitize(r, pw, svgsafe.Options{})
+		pw.CloseWithError(err)
+		sanitized <- err
+	}()
+	clean, err := spool(pr, s.cfg.TempDir, s.cfg.MemoryThreshold, s.cfg.MaxSVGBytes)
+	pr.CloseWithError(errors.New("spool ended")) // unblocks the sanitiser if the spool stopped early
+	if serr := <-sanitized; serr != nil {
+		if clean != nil {
+			clean.Close()
+		}
+		if imgmgr.KindOf(serr) == imgmgr.KindInternal {
 			return nil, imgmgr.Header{}, imgmgr.Errorf(imgmgr.KindUnprocessable, "undecodable", "the SVG could not be parsed")
 		}
-		return nil, imgmgr.Header{}, err
+		return nil, imgmgr.Header{}, serr
 	}
-	clean, err := spool(&out, s.cfg.TempDir, s.cfg.MemoryThreshold, s.cfg.MaxFileBytes)
 	if err != nil {
 		return nil, imgmgr.Header{}, err
 	}
 	w, h := svgSize(clean.head)
-	return clean, imgmgr.Header{Format: "svg", Width: w, Height: h, Frames: 1, HasAlpha: true, Orientation: 1}, nil
+	hdr := imgmgr.Header{Format: "svg", Width: w, Height: h, Frames: 1, HasAlpha: true, Orientation: 1}
+	if err := s.checkLimits(hdr); err != nil {
+		clean.Close()
+		return nil, imgmgr.Header{}, err
+	}
+	return clean, hdr, nil
 }
 
 // svgSize reads width and height (or the viewBox) of the root element; an
@@ -61,10 +86,12 @@ func svgSize(head []byte) (int, int) {
 		if (w <= 0 || h <= 0) && len(vb) == 4 {
 			w, h = length(vb[2]), length(vb[3])
 		}
-		if w <= 0 || h <= 0 || w > 1e6 || h > 1e6 {
+		if w <= 0 || h <= 0 {
 			return 300, 150
 		}
-		return int(w + 0.5), int(h + 0.5)
+		// Sizes past what an int holds are clamped, still far over any
+		// pixel limit.
+		return int(min(w, 1e9) + 0.5), int(min(h, 1e9) + 0.5)
 	}
 }
 

@@ -173,7 +173,7 @@ func (a *app) newIngest(locks *blob.Locks, sh *shared, dlv *delivery.Service, sc
 		MaxFileBytes: cfg.Upload.MaxFileBytes, MemoryThreshold: cfg.Upload.MemoryThreshold, TempDir: tmp,
 		MaxPixels: cfg.Limits.MaxPixels, MaxFrames: cfg.Limits.MaxFrames, MaxTotalPixels: cfg.Limits.MaxTotalPixels,
 		MaxConcurrent: cfg.Upload.MaxConcurrent, MaxPerUser: cfg.Upload.MaxConcurrentUser,
-		ScanFailOpen: cfg.Scan.FailOpen, AllowSVG: cfg.Upload.AllowSVG,
+		ScanFailOpen: cfg.Scan.FailOpen, AllowSVG: cfg.Upload.AllowSVG, MaxSVGBytes: cfg.Upload.MaxSVGBytes,
 	}, ingest.Deps{Meta: a.meta, Blobs: a.blobs, Locks: locks, Decoder: vips.Decoder{}, Scan: scanFn, Events: sh.bus, Metrics: a.reg, Logger: a.log,
 		AfterStore: func(ctx context.Context, im *imgmgr.Image) {
 			if im.Format == "svg" { // served as sanitised, never rasterised
