@@ -75,8 +75,17 @@ func (b *breaker) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 			b.trip(err)
 			return b.c.unavailable("redis."+cmd.Name(), err)
 		}
+		if saturated(err) {
+			return b.c.unavailable("redis."+cmd.Name(), err)
+		}
 		return err
 	}
+}
+
+// saturated reports that no pooled connection was free in time: this call
+// fails as unavailable, and the breaker stays closed.
+func saturated(err error) bool {
+	return errors.Is(err, redis.ErrPoolTimeout) || errors.Is(err, redis.ErrPoolExhausted)
 }
 
 // ProcessPipelineHook implements redis.Hook.
@@ -94,13 +103,17 @@ func (b *breaker) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Proc
 			b.trip(err)
 			return b.c.unavailable("redis.pipeline", err)
 		}
+		if saturated(err) {
+			return b.c.unavailable("redis.pipeline", err)
+		}
 		return err
 	}
 }
 
 // connectionFailure reports an error that says Redis cannot be reached or
-// cannot serve (as opposed to a missing key, a script error, or the
-// caller's own context ending).
+// cannot serve (as opposed to a missing key, a script error, the caller's
+// own context ending, or a pool momentarily exhausted by this process's own
+// load, which must not fail every other call: see saturated).
 func connectionFailure(ctx context.Context, err error) bool {
 	if errors.Is(err, redis.Nil) || errors.Is(err, redis.ErrClosed) || ctx.Err() != nil {
 		return false
@@ -109,8 +122,7 @@ func connectionFailure(ctx context.Context, err error) bool {
 	switch {
 	case errors.As(err, &ne), errors.Is(err, context.DeadlineExceeded),
 		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
-		errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE),
-		errors.Is(err, redis.ErrPoolTimeout), errors.Is(err, redis.ErrPoolExhausted):
+		errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
 		return true
 	}
 	var re redis.Error

@@ -131,3 +131,23 @@ func TestBreakerNoticesABlackHole(t *testing.T) {
 	took := waitFor(t, 5*time.Second, "recovery", c.Available)
 	t.Logf("recovered %v after the black hole ended", took)
 }
+
+// A pool exhausted by this process's own load fails the waiting call as
+// unavailable but is no outage: the breaker stays closed.
+func TestBreakerIgnoresPoolSaturation(t *testing.T) {
+	u := testenv.RedisURL(t) + "?pool_size=1&pool_timeout=50ms"
+	c := open(t, u, uniquePrefix(t))
+	ctx := context.Background()
+	held := make(chan struct{})
+	go func() { // a blocking command holds the one connection for 500ms
+		close(held)
+		c.rdb.BLPop(ctx, 500*time.Millisecond, c.prefix+"empty")
+	}()
+	<-held
+	time.Sleep(50 * time.Millisecond)
+	err := c.rdb.Get(ctx, c.prefix+"k").Err()
+	mustUnavailable(t, "a call with no free connection", err)
+	if !c.Available() {
+		t.Fatal("pool saturation opened the breaker")
+	}
+}

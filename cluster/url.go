@@ -93,15 +93,15 @@ func (t Target) knobs() knobs {
 	}
 }
 
-// tune applies the configured timeouts where the URL set none, and turns
-// retries off: one attempt per dial and per command, so that a dead Redis
+// tune applies the configured timeouts where the URL set none (a pool wait
+// of five op timeouts), and turns retries off: one attempt per dial and per command, so that a dead Redis
 // is noticed within a timeout and the breaker takes over.
 func (t Target) tune(cfg Config) {
 	k := t.knobs()
 	def(k.dial, cfg.DialTimeout)
 	def(k.read, cfg.OpTimeout)
 	def(k.write, cfg.OpTimeout)
-	def(k.pool, cfg.OpTimeout)
+	def(k.pool, 5*cfg.OpTimeout) // waiting for a free connection under load is no outage
 	if *k.retries == 0 {
 		*k.retries = -1
 	}
