@@ -31,6 +31,7 @@ type Views struct {
 	mu      sync.Mutex
 	pending map[dayImage]int64
 	flushMu sync.Mutex // one flush at a time
+	failing bool       // the last flush failed (guarded by flushMu): log once per outage
 	quit    chan struct{}
 	done    chan struct{}
 	once    sync.Once
@@ -114,10 +115,14 @@ func (v *Views) flush(ctx context.Context) error {
 	}
 	_, err := p.Exec(ctx)
 	if err == nil {
+		v.failing = false
 		return nil
 	}
 	v.c.metrics.flushFailed.Inc()
-	v.c.log.Warn("views: flushing counts to redis failed", "counts", len(batch), "err", err)
+	if !v.failing {
+		v.c.log.Warn("views: flushing counts to redis failed (logged once until a flush succeeds)", "counts", len(batch), "err", err)
+	}
+	v.failing = true
 	if errors.Is(err, ErrOpen) {
 		v.requeue(batch)
 	} else {
