@@ -11,8 +11,10 @@
 // (an Authorization: Bearer header works too, for other clients). The
 // server selects "imgmgr.v1", never echoing the token. Once subscribed it
 // sends {"type":"ready"}, then one message per event. A client that does not
-// keep up is disconnected (close code 1013), never slowing publishers; pings
-// keep idle connections open through proxies.
+// keep up is disconnected (close code 1013), never slowing publishers, and so
+// is every client of a bus that lost the connection carrying other replicas'
+// events (Redis down: reconnect later); pings keep idle connections open
+// through proxies.
 package ws
 
 import (
