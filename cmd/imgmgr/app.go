@@ -116,7 +116,7 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *app, er
 	if err != nil {
 		return nil, err
 	}
-	dlv, err := a.openDelivery(func(r *http.Request) error { return a.handler.RenderGate(r) })
+	dlv, err := a.openDelivery(func(r *http.Request) error { return a.handler.RenderGate(r) }, sh.flights)
 	if err != nil {
 		return nil, err
 	}
@@ -128,7 +128,7 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *app, er
 	if err != nil {
 		return nil, err
 	}
-	locks := &blob.Locks{}
+	locks := sh.keyLocks // content-address locks: across replicas with Redis
 	a.images = images.New(images.Deps{Meta: a.meta, Blobs: a.blobs, Locks: locks, Views: sh.views,
 		OnOriginalGone: dlv.DeleteVariants, Logger: log})
 	if a.ingest, err = a.newIngest(locks, sh, dlv, scanFn); err != nil {
@@ -163,7 +163,7 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *app, er
 	return a, nil
 }
 
-func (a *app) newIngest(locks *blob.Locks, sh *shared, dlv *delivery.Service, scanFn ingest.ScanFunc) (*ingest.Service, error) {
+func (a *app) newIngest(locks blob.KeyLocker, sh *shared, dlv *delivery.Service, scanFn ingest.ScanFunc) (*ingest.Service, error) {
 	cfg := a.cfg
 	tmp := dataPath(cfg, cfg.Upload.TempDir, "tmp")
 	if err := os.MkdirAll(tmp, 0o750); err != nil {

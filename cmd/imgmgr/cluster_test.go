@@ -138,7 +138,7 @@ func clusterConfig(t *testing.T, extra map[string]any) map[string]any {
 		"database": map[string]any{"url": testenv.PostgresSchemaURL(t)},
 		"storage": map[string]any{"backend": "s3", "s3_endpoint": s3.Endpoint, "s3_bucket": s3.Bucket,
 			"s3_access_key": s3.AccessKey, "s3_secret_key": s3.SecretKey, "s3_prefix": prefix + "/"},
-		"redis": map[string]any{"url": testenv.RedisURL(t)},
+		"redis": map[string]any{"url": testenv.RedisURL(t), "prefix": "imgmgr-" + prefix + ":"},
 		"auth":  map[string]any{"jwt_key": randomHex(32)},
 		"delivery": map[string]any{"keys": []map[string]string{{"key": randomHex(32), "salt": randomHex(32)}},
 			"eager_presets": []string{}},

@@ -81,10 +81,13 @@ func (a *app) scanner() (*clamd.Client, ingest.ScanFunc, error) {
 	if err != nil {
 		return nil, nil, &config.Error{Key: "scan.clamd_address", Err: err}
 	}
+	// A scanner that is down at start-up is not fatal: uploads answer 503
+	// (or pass unscanned under scan.fail_open) and /readyz says so until it
+	// answers, as when it goes away later.
 	pctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := cl.Ping(pctx); err != nil {
-		return nil, nil, dependencyError("scan.clamd_address", err)
+		a.log.Warn("scan: clamd does not answer yet; uploads wait for it", "address", c.ClamdAddress, "err", err)
 	}
 	mode := "fail-closed"
 	if c.FailOpen {

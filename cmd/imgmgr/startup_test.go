@@ -46,7 +46,9 @@ func startupFailures(t *testing.T) []struct {
 		{"s3", "storage.s3_endpoint", "connection refused", map[string]string{"IMGMGR_STORAGE_BACKEND": "s3",
 			"IMGMGR_STORAGE_S3_ENDPOINT": "127.0.0.1:1", "IMGMGR_STORAGE_S3_BUCKET": "imgmgr",
 			"IMGMGR_STORAGE_S3_ACCESS_KEY": "k", "IMGMGR_STORAGE_S3_SECRET_KEY": "secretsecret"}},
-		{"clamd", "scan.clamd_address", "connection refused", map[string]string{"IMGMGR_SCAN_CLAMD_ADDRESS": "tcp://127.0.0.1:1"}},
+		// A clamd that is down is not fatal (uploads get 503 until it answers);
+		// an address that cannot be used is.
+		{"clamd", "scan.clamd_address", "missing port", map[string]string{"IMGMGR_SCAN_CLAMD_ADDRESS": "tcp://127.0.0.1"}},
 		{"data dir", "server.data_dir", "not a directory", map[string]string{"IMGMGR_SERVER_DATA_DIR": filepath.Join(file, "data")}},
 	}
 }

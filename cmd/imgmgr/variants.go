@@ -15,7 +15,7 @@ import (
 
 // openDelivery starts the background job runner and the variant service
 // (which registers its eager-preset job before the runner starts).
-func (a *app) openDelivery(gate func(*http.Request) error) (*delivery.Service, error) {
+func (a *app) openDelivery(gate func(*http.Request) error, flights delivery.Flights) (*delivery.Service, error) {
 	cfg := a.cfg
 	keys, err := signingKeys(cfg)
 	if err != nil {
@@ -36,7 +36,7 @@ func (a *app) openDelivery(gate func(*http.Request) error) (*delivery.Service, e
 		PrivateTTL: d.PrivateTTL.D(), CacheMaxBytes: d.CacheMaxBytes, RenderConcurrency: d.RenderConcurrency,
 		RenderQueue: d.RenderQueue, RenderTimeout: d.RenderTimeout.D(),
 		Render: variant.RenderConfig{Quality: d.Quality, MaxResultPixels: cfg.Limits.MaxResultPixels, MaxFrames: cfg.Limits.MaxFrames},
-	}, delivery.Deps{Images: a.meta, Variants: a.meta, Blobs: a.blobs, Jobs: runner, RenderGate: gate, Metrics: a.reg, Logger: a.log})
+	}, delivery.Deps{Images: a.meta, Variants: a.meta, Blobs: a.blobs, Jobs: runner, RenderGate: gate, Flights: flights, Metrics: a.reg, Logger: a.log})
 	if err != nil {
 		return nil, fmt.Errorf("delivery: %w", err)
 	}
