@@ -36,6 +36,7 @@ import (
 	"github.com/imgmgr/imgmgr/observe"
 	"github.com/imgmgr/imgmgr/upload"
 	"github.com/imgmgr/imgmgr/upload/staging"
+	"github.com/imgmgr/imgmgr/upload/staging/s3stage"
 	"github.com/imgmgr/imgmgr/upload/tus"
 	"github.com/imgmgr/imgmgr/vips"
 	"github.com/imgmgr/imgmgr/web"
@@ -188,9 +189,22 @@ func (a *app) newIngest(locks *blob.Locks, sh *shared, dlv *delivery.Service, sc
 // uploadMounts builds the tus endpoint and the events WebSocket.
 func (a *app) uploadMounts(ctx context.Context, sh *shared) ([]httpapi.Mount, error) {
 	cfg := a.cfg
-	stage, err := staging.NewLocal(staging.LocalConfig{Dir: dataPath(cfg, cfg.Upload.StagingDir, "staging")})
-	if err != nil {
-		return nil, fmt.Errorf("upload.staging_dir: %w", err)
+	var stage staging.Store
+	if cfg.Staging() == "s3" { // shared by every replica on the bucket
+		c := cfg.Storage
+		s, err := s3stage.New(ctx, s3stage.Config{Endpoint: c.S3Endpoint, Bucket: c.S3Bucket, Region: c.S3Region,
+			AccessKey: c.S3AccessKey, SecretKey: c.S3SecretKey, UseTLS: c.S3UseTLS, Prefix: cfg.Upload.StagingS3Prefix})
+		if err != nil {
+			return nil, fmt.Errorf("upload.staging_backend: %w", err)
+		}
+		stage = s
+		a.log.Info("upload: tus staging on s3 at " + c.S3Endpoint + "/" + c.S3Bucket + "/" + cfg.Upload.StagingS3Prefix)
+	} else {
+		s, err := staging.NewLocal(staging.LocalConfig{Dir: dataPath(cfg, cfg.Upload.StagingDir, "staging")})
+		if err != nil {
+			return nil, fmt.Errorf("upload.staging_dir: %w", err)
+		}
+		stage = s
 	}
 	proxies, err := prefixes(cfg.Server.TrustedProxies)
 	if err != nil {
