@@ -120,6 +120,13 @@ type WrittenOpener interface {
 	OpenWritten(ctx context.Context) (io.ReadCloser, error)
 }
 
+// Expecter is the optional ability of a Writer to be told that n more
+// bytes are coming (a request's Content-Length), so that it can send what
+// they will fill before they have all arrived. Writing fewer is allowed.
+type Expecter interface {
+	Expect(n int64)
+}
+
 // AbandonSweeper is the optional ability of a store to free what uploads
 // left outside their records: a remote store's unfinished multipart
 // uploads and the objects of uploads whose record is gone or expired. The

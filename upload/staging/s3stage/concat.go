@@ -25,10 +25,7 @@ func (s *Store) Concat(ctx context.Context, id string, parts []string) error {
 
 // appendUpload appends the committed bytes of upload id.
 func (w *writer) appendUpload(ctx context.Context, id string) error {
-	if _, err := w.s.readRecord(ctx, id); err != nil {
-		return err
-	}
-	l, err := w.s.readLayout(ctx, id)
+	_, l, err := w.s.load(ctx, id)
 	if err != nil {
 		return err
 	}
@@ -51,22 +48,23 @@ func (w *writer) appendObject(src string, n int64) error {
 	var off int64
 	for off < n {
 		left := n - off
-		if (len(w.buf) > 0 && len(w.buf) < minPartSize) || left < minPartSize {
+		buf := w.cur.data
+		if (len(buf) > 0 && len(buf) < minPartSize) || left < minPartSize {
 			// Too short to be a part of its own: through memory.
-			k := min(left, int64(cap(w.buf)-len(w.buf)))
+			k := min(left, int64(cap(buf)-len(buf)))
 			var err error
-			if w.buf, err = w.s.readRange(w.ctx, src, off, k, w.buf); err != nil {
+			if w.cur.data, err = w.s.readRange(w.ctx, src, off, k, buf); err != nil {
 				return err
 			}
 			off, w.offset = off+k, w.offset+k
-			if len(w.buf) == cap(w.buf) {
+			if len(w.cur.data) == cap(w.cur.data) {
 				if err := w.flush(); err != nil {
 					return err
 				}
 			}
 			continue
 		}
-		if len(w.buf) > 0 { // at least 5 MiB: a valid, shorter part
+		if len(buf) > 0 { // at least 5 MiB: a valid, shorter part
 			if err := w.flush(); err != nil {
 				return err
 			}
@@ -77,7 +75,7 @@ func (w *writer) appendObject(src string, n int64) error {
 		if err := w.copyParts(src, off, left, w.offset); err != nil {
 			return err
 		}
-		off, w.offset, w.bufStart = n, w.offset+left, w.bufStart+left
+		off, w.offset, w.cur.start = n, w.offset+left, w.cur.start+left
 	}
 	return nil
 }

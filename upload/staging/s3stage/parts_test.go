@@ -44,8 +44,10 @@ func TestCommitSurvivesAnotherReplica(t *testing.T) {
 
 // An upload of many parts, written in odd-sized writes with commits at odd
 // offsets (some one byte behind the written end, as tus makes them), by
-// writers that sometimes drop what they wrote past their last commit, and
-// read back (sealed) half-way and then appended to again.
+// writers that sometimes drop what they wrote past their last commit, are
+// sometimes told how much is coming (streaming parts, and sometimes told
+// more than comes), and read back (sealed) half-way and then appended to
+// again.
 func TestManyPartsOddCommits(t *testing.T) {
 	b := newBucket(t)
 	s := b.store(t)
@@ -56,6 +58,9 @@ func TestManyPartsOddCommits(t *testing.T) {
 	for round := 0; off < int64(len(data)); round++ {
 		w := writer(t, s, "big", off)
 		end := min(int64(len(data)), off+int64(r.IntN(9*mib)+1))
+		if r.IntN(3) > 0 {
+			w.(staging.Expecter).Expect(end - off + int64(r.IntN(2)*mib))
+		}
 		for pos := off; pos < end; {
 			n := min(end-pos, int64(r.IntN(1*mib)+1))
 			mustWrite(t, w, data[pos:pos+n])
@@ -65,8 +70,8 @@ func TestManyPartsOddCommits(t *testing.T) {
 			}
 		}
 		commit := w.Offset()
-		if round%3 == 1 {
-			commit -= int64(r.IntN(int(min(w.Offset()-w.Committed(), 4*mib)))) // drop the rest
+		if ahead := min(w.Offset()-w.Committed(), 4*mib); round%3 == 1 && ahead > 0 {
+			commit -= int64(r.IntN(int(ahead))) // drop the rest
 		}
 		mustCommit(t, w, commit)
 		if round%3 == 2 {
@@ -129,8 +134,32 @@ func TestConcatShortAndLongParts(t *testing.T) {
 	}
 }
 
+// A writer told that more bytes were coming than came: the part it was
+// streaming is cut short by a commit inside it (the bytes go to a tail)
+// and given up by Close; the next writer resumes at the commit.
+func TestStreamedPartCutShort(t *testing.T) {
+	b := newBucket(t)
+	s := b.store(t)
+	data := randomBytes(12 * mib)
+	create(t, s, "cut", int64(len(data)))
+	w := writer(t, s, "cut", 0)
+	w.(staging.Expecter).Expect(int64(len(data)))
+	mustWrite(t, w, data[:7*mib])
+	mustCommit(t, w, 7*mib) // the part [5, 10) MiB is streaming, unfinished
+	w.Close()
+	w = writer(t, s, "cut", 7*mib)
+	w.(staging.Expecter).Expect(5 * mib)
+	mustWrite(t, w, data[7*mib:])
+	mustCommit(t, w, int64(len(data)))
+	w.Close()
+	if got := content(t, b.store(t), "cut"); !bytes.Equal(got, data) {
+		t.Fatalf("content differs: %d bytes, want %d", len(got), len(data))
+	}
+}
+
 // OpenWritten reads the committed bytes and the last ones not committed, as
-// tus completion needs; the writer takes no more bytes after it.
+// tus completion needs, giving up a part it was streaming; the writer takes
+// no more bytes after it.
 func TestOpenWritten(t *testing.T) {
 	b := newBucket(t)
 	s := b.store(t)
@@ -138,6 +167,7 @@ func TestOpenWritten(t *testing.T) {
 	create(t, s, "ow", int64(len(data)))
 	w := writer(t, s, "ow", 0)
 	defer w.Close()
+	w.(staging.Expecter).Expect(int64(len(data)) + 5*mib) // more than comes: [10, 15) MiB streams
 	mustWrite(t, w, data)
 	mustCommit(t, w, int64(len(data))-1)
 	rc, err := w.(staging.WrittenOpener).OpenWritten(ctx)

@@ -16,10 +16,13 @@
 // S3 minimum is 5 MiB for all parts but the last). A writer keeps at most
 // one part in memory while filling it, plus the parts being uploaded
 // (Concurrency of them) and the last one sent, so memory per writer is
-// bounded by (Concurrency+2) × PartSize whatever the upload's length.
-// Commit waits for the parts it covers, writes the bytes past the last part
-// as a new tail object and then ID.state; that one PUT is the commit point,
-// so a crash anywhere leaves the previous commit readable. Tails are named
+// bounded by (Concurrency+2) × PartSize whatever the upload's length. Told
+// how many bytes are coming (staging.Expecter; tus passes a PATCH's
+// Content-Length), a writer streams each part that they will fill while
+// its bytes arrive, so that receiving and sending overlap. Commit waits for
+// the parts it covers, writes the bytes past the last part as a new tail
+// object and then ID.state; that one PUT is the commit point, so a crash
+// anywhere leaves the previous commit readable. Tails are named
 // by offset so that a commit never overwrites the tail the previous commit
 // refers to. Parts uploaded past the last commit are not in ID.state and
 // are overwritten by the next writer or dropped when the upload completes.

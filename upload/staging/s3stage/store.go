@@ -44,13 +44,30 @@ func (s *Store) Create(ctx context.Context, u staging.Upload) error {
 
 // Get implements staging.Store.
 func (s *Store) Get(ctx context.Context, id string) (staging.Upload, error) {
-	u, err := s.readRecord(ctx, id)
-	if err != nil {
-		return staging.Upload{}, err
-	}
-	l, err := s.readLayout(ctx, id)
+	u, l, err := s.load(ctx, id)
 	u.Offset = l.Offset
 	return u, err
+}
+
+// load reads the record and the layout of id at once (two GETs in
+// parallel: each PATCH costs a Get and a NewWriter).
+func (s *Store) load(ctx context.Context, id string) (staging.Upload, layout, error) {
+	if !validID(id) {
+		return staging.Upload{}, layout{}, notFound()
+	}
+	var l layout
+	var lerr error
+	done := make(chan struct{})
+	go func() { defer close(done); l, lerr = s.readLayout(ctx, id) }()
+	u, err := s.readRecord(ctx, id)
+	<-done
+	if err == nil {
+		err = lerr
+	}
+	if err != nil {
+		return staging.Upload{}, layout{}, err
+	}
+	return u, l, nil
 }
 
 // Update implements staging.Store.
@@ -76,10 +93,7 @@ func (s *Store) Update(ctx context.Context, id string, fn func(*staging.Upload) 
 // CompleteMultipartUpload when parts were committed since the last Open.
 // The reader streams ID.bin and the tail; its errors are *imgmgr.Error.
 func (s *Store) Open(ctx context.Context, id string) (io.ReadCloser, error) {
-	if _, err := s.readRecord(ctx, id); err != nil {
-		return nil, err
-	}
-	l, err := s.readLayout(ctx, id)
+	_, l, err := s.load(ctx, id)
 	if err != nil {
 		return nil, err
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"sync"
 
 	"github.com/minio/minio-go/v7"
 
@@ -13,42 +14,30 @@ import (
 	"github.com/imgmgr/imgmgr/upload/staging"
 )
 
-// chunk is one part sent since the last commit: bytes [start, start+size)
-// of the upload. data is nil for a server-side copy and once freed; only
-// the last chunk keeps its bytes after its upload, for a commit that ends
-// inside it.
-type chunk struct {
-	num   int
-	start int64
-	size  int64
-	data  []byte
-	done  chan struct{} // closed when the upload ended; then etag or err is set
-	etag  string
-	err   error
-}
-
-func (c *chunk) end() int64 { return c.start + c.size }
-
 // writer appends to one upload; see the package comment for its memory.
+// The part being filled is cur. Told by Expect that a part will fill, the
+// writer streams it to S3 while the bytes arrive; otherwise it sends a
+// part once full. Parts sent since the last commit are in sent.
 type writer struct {
-	s        *Store
-	ctx      context.Context // detached from the caller's request, ended by Close
-	cancel   context.CancelFunc
-	id       string
-	st       layout   // the last commit
-	uploadID string   // multipart upload the parts go to; "" until needed
-	chunks   []*chunk // parts sent since the last commit, in order
-	buf      []byte   // bytes [bufStart, offset), not yet sent; cap PartSize
-	bufStart int64
-	offset   int64
-	sem      chan struct{} // bounds the uploads in flight
-	sealed   bool          // OpenWritten ran: only Close is allowed
-	err      error         // a failed part upload fails every later Write and Commit
+	s         *Store
+	ctx       context.Context // detached from the caller's request, ended by Close
+	cancel    context.CancelFunc
+	id        string
+	st        layout // the last commit
+	uploadID  string // multipart upload the parts go to; "" until needed
+	sent      []*chunk
+	cur       *chunk // cur.data holds the bytes [cur.start, offset)
+	offset    int64
+	expectEnd int64 // the caller said the bytes up to here are coming
+	sem       chan struct{}
+	sealed    bool  // OpenWritten ran: only Close is allowed
+	err       error // a failure that ends the writer's use
 }
 
 var (
 	_ staging.Writer        = (*writer)(nil)
 	_ staging.WrittenOpener = (*writer)(nil)
+	_ staging.Expecter      = (*writer)(nil)
 )
 
 // NewWriter implements staging.Store. The writer's S3 requests do not end
@@ -63,10 +52,7 @@ func (s *Store) NewWriter(ctx context.Context, id string, offset int64) (staging
 }
 
 func (s *Store) newWriter(ctx context.Context, id string, offset int64) (*writer, error) {
-	if _, err := s.readRecord(ctx, id); err != nil {
-		return nil, err
-	}
-	l, err := s.readLayout(ctx, id)
+	_, l, err := s.load(ctx, id)
 	if err == nil && l.Sealing {
 		l, err = s.seal(ctx, id, l) // finish a seal a crash interrupted
 	}
@@ -77,10 +63,11 @@ func (s *Store) newWriter(ctx context.Context, id string, offset int64) (*writer
 		return nil, imgmgr.Errorf(imgmgr.KindConflict, "offset_mismatch", "the upload is at offset %d, not %d", l.Offset, offset)
 	}
 	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	w := &writer{s: s, ctx: wctx, cancel: cancel, id: id, st: l, uploadID: l.UploadID,
-		buf: s.getBuf(), bufStart: l.base(), offset: l.Offset, sem: make(chan struct{}, s.cfg.Concurrency)}
+	w := &writer{s: s, ctx: wctx, cancel: cancel, id: id, st: l, uploadID: l.UploadID, offset: l.Offset,
+		sem: make(chan struct{}, s.cfg.Concurrency)}
+	w.cur = w.newChunk(l.base())
 	if t := l.tailSize(); t > 0 {
-		if w.buf, err = s.readRange(ctx, s.tailKey(id, l.Offset), 0, t, w.buf); err != nil {
+		if w.cur.data, err = s.readRange(ctx, s.tailKey(id, l.Offset), 0, t, w.cur.data); err != nil {
 			w.Close()
 			return nil, err
 		}
@@ -88,25 +75,42 @@ func (s *Store) newWriter(ctx context.Context, id string, offset int64) (*writer
 	return w, nil
 }
 
+func (w *writer) newChunk(start int64) *chunk {
+	c := &chunk{start: start, data: w.s.getBuf(), done: make(chan struct{})}
+	c.cond = sync.NewCond(&c.mu)
+	return c
+}
+
 func (w *writer) Offset() int64 { return w.offset }
 
 func (w *writer) Committed() int64 { return w.st.Offset }
 
-// Write buffers p, sending each full part as it fills; it blocks while
-// Concurrency parts are in flight.
+// Expect implements staging.Expecter: every part that the next n bytes
+// fill is streamed as they arrive.
+func (w *writer) Expect(n int64) { w.expectEnd = max(w.expectEnd, w.offset+n) }
+
+// Write buffers p in the part being filled, sending each part that fills;
+// it blocks while Concurrency parts are in flight.
 func (w *writer) Write(p []byte) (int, error) {
-	var n int
 	if w.sealed {
 		return 0, imgmgr.Internal("s3stage.Write", errSealed)
 	}
+	var n int
 	for len(p) > 0 {
+		if w.err == nil {
+			w.err = w.maybeStream()
+		}
 		if w.err != nil {
 			return n, w.err
 		}
-		k := copy(w.buf[len(w.buf):cap(w.buf)], p)
-		w.buf = w.buf[:len(w.buf)+k]
+		c := w.cur
+		k := copy(c.data[len(c.data):cap(c.data)], p)
+		c.data = c.data[:len(c.data)+k]
 		p, n, w.offset = p[k:], n+k, w.offset+int64(k)
-		if len(w.buf) == cap(w.buf) {
+		if c.num > 0 {
+			c.setFilled(len(c.data))
+		}
+		if len(c.data) == cap(c.data) {
 			if w.err = w.flush(); w.err != nil {
 				return n, w.err
 			}
@@ -115,46 +119,92 @@ func (w *writer) Write(p []byte) (int, error) {
 	return n, nil
 }
 
-// flush sends buf as the next part, in the background.
-func (w *writer) flush() error {
-	if err := w.ensureUpload(); err != nil {
+// maybeStream starts uploading the part being filled when the bytes
+// expected will fill it.
+func (w *writer) maybeStream() error {
+	c := w.cur
+	if c.num > 0 || w.expectEnd < c.start+int64(cap(c.data)) {
+		return nil
+	}
+	if err := w.number(c, int64(cap(c.data))); err != nil {
 		return err
 	}
-	c := &chunk{num: w.nextPart(), start: w.bufStart, size: int64(len(w.buf)), data: w.buf, done: make(chan struct{})}
-	if c.num > maxParts {
-		return imgmgr.Errorf(imgmgr.KindTooLarge, "upload_too_large", "the upload needs more than %d parts of %d bytes", maxParts, w.s.cfg.PartSize)
-	}
-	w.chunks = append(w.chunks, c)
-	w.bufStart, w.buf = c.end(), nil
-	w.freeSent()
+	c.filled = len(c.data)
 	w.sem <- struct{}{}
-	go w.upload(c, w.uploadID)
-	w.buf = w.s.getBuf()
+	go w.upload(c, w.uploadID, newStreamReader(c), true)
 	return nil
 }
 
-func (w *writer) nextPart() int { return len(w.st.Parts) + len(w.chunks) + 1 }
+// number gives c the next part number of the multipart upload, starting
+// that first.
+func (w *writer) number(c *chunk, size int64) error {
+	if err := w.ensureUpload(); err != nil {
+		return err
+	}
+	if c.num = w.nextPart(); c.num > maxParts {
+		c.num = 0
+		return imgmgr.Errorf(imgmgr.KindTooLarge, "upload_too_large", "the upload needs more than %d parts of %d bytes", maxParts, w.s.cfg.PartSize)
+	}
+	c.size = size
+	return nil
+}
 
-func (w *writer) upload(c *chunk, uploadID string) {
+// flush sends the part being filled (streamed, or now from memory) and
+// begins the next.
+func (w *writer) flush() error {
+	c := w.cur
+	switch {
+	case c.num > 0 && int64(len(c.data)) != c.size:
+		return imgmgr.Internal("s3stage.flush", fmt.Errorf("a streaming part of %d bytes flushed at %d", c.size, len(c.data)))
+	case c.num == 0:
+		if err := w.number(c, int64(len(c.data))); err != nil {
+			return err
+		}
+		w.sem <- struct{}{}
+		go w.upload(c, w.uploadID, bytes.NewReader(c.data), false)
+	}
+	w.sent = append(w.sent, c)
+	w.freeSent()
+	w.cur = w.newChunk(c.end())
+	return nil
+}
+
+func (w *writer) nextPart() int { return len(w.st.Parts) + len(w.sent) + 1 }
+
+// upload sends one part. A streaming part waits on the writer's bytes, so
+// it is not bounded by RequestTimeout; Close and OpenWritten abort it.
+func (w *writer) upload(c *chunk, uploadID string, body io.Reader, streaming bool) {
 	defer func() { <-w.sem; close(c.done) }()
-	ctx, cancel := w.s.reqCtx(w.ctx)
+	ctx, cancel := w.ctx, context.CancelFunc(func() {})
+	if !streaming {
+		ctx, cancel = w.s.reqCtx(w.ctx)
+	}
 	defer cancel()
-	p, err := w.s.c.PutObjectPart(ctx, w.s.cfg.Bucket, w.s.key(w.id, ".bin"), uploadID, c.num,
-		bytes.NewReader(c.data), c.size, minio.PutObjectPartOptions{})
+	p, err := w.s.c.PutObjectPart(ctx, w.s.cfg.Bucket, w.s.key(w.id, ".bin"), uploadID, c.num, body, c.size, minio.PutObjectPartOptions{})
 	c.etag, c.err = p.ETag, w.s.mapErr("s3stage.part", err)
 }
 
-// freeSent frees the bytes of finished chunks but the last.
+// settle waits for a sent part and, when its upload failed (a stream cut
+// off by S3, say), sends it once more from memory.
+func (w *writer) settle(c *chunk) error {
+	<-c.done
+	if c.err == nil || c.data == nil {
+		return c.err
+	}
+	ctx, cancel := w.s.reqCtx(w.ctx)
+	defer cancel()
+	p, err := w.s.c.PutObjectPart(ctx, w.s.cfg.Bucket, w.s.key(w.id, ".bin"), w.uploadID, c.num,
+		bytes.NewReader(c.data), c.size, minio.PutObjectPartOptions{})
+	c.etag, c.err = p.ETag, w.s.mapErr("s3stage.part", err)
+	return c.err
+}
+
+// freeSent frees the bytes of parts sent without error, but the last.
 func (w *writer) freeSent() {
-	for _, c := range w.chunks[:len(w.chunks)-1] {
-		if c.data == nil {
-			continue
-		}
-		select {
-		case <-c.done:
+	for _, c := range w.sent[:len(w.sent)-1] {
+		if c.data != nil && c.finished() && c.err == nil {
 			w.s.putBuf(c.data)
 			c.data = nil
-		default:
 		}
 	}
 }
@@ -180,7 +230,7 @@ func (w *writer) ensureUpload() error {
 		}
 		w.st, w.uploadID = l, id
 	}
-	if len(w.st.Parts) == 0 && len(w.chunks) == 0 && w.st.Object > 0 {
+	if len(w.st.Parts) == 0 && len(w.sent) == 0 && w.st.Object > 0 {
 		return w.copyParts(w.s.key(w.id, ".bin"), 0, w.st.Object, 0)
 	}
 	return nil
@@ -209,28 +259,18 @@ func (w *writer) copyParts(src string, srcOff, n, at int64) error {
 		}
 		c.etag = p.ETag
 		close(c.done)
-		w.chunks = append(w.chunks, c)
+		w.sent = append(w.sent, c)
 		srcOff, at = srcOff+size, at+size
 	}
 	return nil
 }
 
-// wait waits for every chunk in flight and returns the first failure.
-func (w *writer) wait() error {
-	for _, c := range w.chunks {
-		<-c.done
-		if c.err != nil && w.err == nil {
-			w.err = c.err
-		}
-	}
-	return w.err
-}
-
 // Commit waits for the parts that end at or before offset, writes the
 // bytes past them as a new tail object, then ID.state (the commit point),
-// and removes the previous tail. offset may lie up to a part behind
-// Offset(); further back the bytes are no longer held and Commit fails
-// (tus commits at most one byte behind).
+// and removes the previous tail. A part still being filled or sent past
+// offset goes on. offset may lie up to a part behind Offset(); further
+// back the bytes are no longer held and Commit fails (tus commits at most
+// one byte behind).
 func (w *writer) Commit(offset int64) error {
 	if offset < w.st.Offset || offset > w.offset {
 		return imgmgr.Internal("s3stage.Commit", fmt.Errorf("commit %d outside [%d, %d]", offset, w.st.Offset, w.offset))
@@ -241,14 +281,17 @@ func (w *writer) Commit(offset int64) error {
 	if w.sealed {
 		return imgmgr.Internal("s3stage.Commit", errSealed)
 	}
-	if err := w.wait(); err != nil {
-		return err
+	if w.err != nil {
+		return w.err
 	}
 	l := w.st
 	l.Offset, l.Parts = offset, slices.Clip(l.Parts)
 	i := 0
-	for ; i < len(w.chunks) && w.chunks[i].end() <= offset; i++ {
-		c := w.chunks[i]
+	for ; i < len(w.sent) && w.sent[i].end() <= offset; i++ {
+		c := w.sent[i]
+		if err := w.settle(c); err != nil {
+			return err
+		}
 		l.Parts = append(l.Parts, part{Num: c.num, Size: c.size, ETag: c.etag})
 	}
 	tail, err := w.held(l.base(), offset)
@@ -267,20 +310,20 @@ func (w *writer) Commit(offset int64) error {
 		w.s.remove(w.ctx, "s3stage.Commit", w.s.tailKey(w.id, old.Offset)) // a leftover goes with DeleteData
 	}
 	w.st = l
-	for _, c := range w.chunks[:i] {
+	for _, c := range w.sent[:i] {
 		w.s.putBuf(c.data)
 	}
-	w.chunks = slices.Delete(w.chunks, 0, i)
+	w.sent = slices.Delete(w.sent, 0, i)
 	return nil
 }
 
 // held returns the bytes [from, to) from memory: they lie in the first
-// chunk not committed (which must still hold its bytes) or in buf.
+// part not committed (which must still hold its bytes) or in cur.
 func (w *writer) held(from, to int64) ([]byte, error) {
 	if from == to {
 		return nil, nil
 	}
-	for _, c := range w.chunks {
+	for _, c := range w.sent {
 		if c.end() <= from {
 			continue
 		}
@@ -289,19 +332,20 @@ func (w *writer) held(from, to int64) ([]byte, error) {
 		}
 		return c.data[:to-c.start], nil
 	}
-	return w.buf[from-w.bufStart : to-w.bufStart], nil
+	return w.cur.data[from-w.cur.start : to-w.cur.start], nil
 }
 
 // OpenWritten implements staging.WrittenOpener: it seals the committed
 // bytes and reads them, then the bytes written since from memory. The
 // writer accepts nothing but Close afterwards; close the reader first.
 func (w *writer) OpenWritten(ctx context.Context) (io.ReadCloser, error) {
-	if err := w.wait(); err != nil {
-		return nil, err
+	if w.sealed {
+		return nil, imgmgr.Internal("s3stage.OpenWritten", errSealed)
 	}
+	w.stopStreams()
 	var extra [][]byte
 	from := w.st.Offset
-	for _, c := range w.chunks {
+	for _, c := range w.sent {
 		if c.end() <= from {
 			continue
 		}
@@ -310,7 +354,7 @@ func (w *writer) OpenWritten(ctx context.Context) (io.ReadCloser, error) {
 		}
 		extra, from = append(extra, c.data[from-c.start:]), c.end()
 	}
-	extra = append(extra, w.buf[from-w.bufStart:])
+	extra = append(extra, w.cur.data[from-w.cur.start:])
 	l, err := w.s.seal(w.ctx, w.id, w.st)
 	if err != nil {
 		return nil, err
@@ -319,17 +363,31 @@ func (w *writer) OpenWritten(ctx context.Context) (io.ReadCloser, error) {
 	return w.s.newReader(ctx, w.id, l, extra), nil
 }
 
+// stopStreams gives up the stream of the part being filled and waits for
+// every upload in flight.
+func (w *writer) stopStreams() {
+	if c := w.cur; c != nil && c.num > 0 {
+		c.abort()
+		<-c.done
+		c.num, c.size = 0, 0
+	}
+	for _, c := range w.sent {
+		<-c.done
+	}
+}
+
 // Close drops the bytes past the last commit: parts sent past it are not
 // in ID.state, so the next writer overwrites them and a completion leaves
-// them out. It waits for the uploads in flight, which it cancels.
+// them out. It ends the uploads in flight and waits for them.
 func (w *writer) Close() error {
 	w.cancel()
-	for _, c := range w.chunks {
-		<-c.done
+	w.stopStreams()
+	for _, c := range w.sent {
 		w.s.putBuf(c.data)
 	}
-	w.chunks = nil
-	w.s.putBuf(w.buf)
-	w.buf = nil
+	if w.cur != nil {
+		w.s.putBuf(w.cur.data)
+	}
+	w.sent, w.cur = nil, nil
 	return nil
 }
