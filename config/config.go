@@ -108,7 +108,7 @@ type Upload struct {
 	MaxConcurrentUser int      `json:"max_concurrent_per_user"` // ingests (and tus PATCHes, twice this) at once per user; default 4
 	StagingDir        string   `json:"staging_dir"`             // unfinished tus uploads; default <data_dir>/staging
 	StagingBackend    string   `json:"staging_backend"`         // where unfinished tus uploads live: "" (s3 when storage.backend is s3, else local) | local | s3 (shared by replicas, storage.s3_* connection)
-	StagingS3Prefix   string   `json:"staging_s3_prefix"`       // object name prefix of s3 staging; default "staging/"
+	StagingS3Prefix   string   `json:"staging_s3_prefix"`       // object name prefix of s3 staging, after storage.s3_prefix; default "staging/"
 	TusMaxSize        int64    `json:"tus_max_size"`            // largest tus upload; 0 = max_file_bytes
 	TusExpiry         Duration `json:"tus_expiry"`              // an unfinished tus upload expires after; default 24h
 	MaxUnfinished     int      `json:"max_unfinished_per_user"` // unfinished tus uploads per user; default 100

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -190,15 +191,16 @@ func (a *app) newIngest(locks *blob.Locks, sh *shared, dlv *delivery.Service, sc
 func (a *app) uploadMounts(ctx context.Context, sh *shared) ([]httpapi.Mount, error) {
 	cfg := a.cfg
 	var stage staging.Store
-	if cfg.Staging() == "s3" { // shared by every replica on the bucket
+	if cfg.Staging() == "s3" { // shared by every replica on the bucket, inside this deployment's storage.s3_prefix
 		c := cfg.Storage
+		prefix := c.S3Prefix + cmp.Or(cfg.Upload.StagingS3Prefix, "staging/")
 		s, err := s3stage.New(ctx, s3stage.Config{Endpoint: c.S3Endpoint, Bucket: c.S3Bucket, Region: c.S3Region,
-			AccessKey: c.S3AccessKey, SecretKey: c.S3SecretKey, UseTLS: c.S3UseTLS, Prefix: cfg.Upload.StagingS3Prefix})
+			AccessKey: c.S3AccessKey, SecretKey: c.S3SecretKey, UseTLS: c.S3UseTLS, Prefix: prefix})
 		if err != nil {
-			return nil, fmt.Errorf("upload.staging_backend: %w", err)
+			return nil, dependencyError("upload.staging_backend", err)
 		}
 		stage = s
-		a.log.Info("upload: tus staging on s3 at " + c.S3Endpoint + "/" + c.S3Bucket + "/" + cfg.Upload.StagingS3Prefix)
+		a.log.Info("upload: tus staging on s3 at " + c.S3Endpoint + "/" + c.S3Bucket + "/" + prefix)
 	} else {
 		s, err := staging.NewLocal(staging.LocalConfig{Dir: dataPath(cfg, cfg.Upload.StagingDir, "staging")})
 		if err != nil {
