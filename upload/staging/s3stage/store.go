@@ -103,9 +103,10 @@ func (s *Store) Open(ctx context.Context, id string) (io.ReadCloser, error) {
 	return s.newReader(ctx, id, l, nil), nil
 }
 
-// DeleteData implements staging.Store: it removes ID.state first, so that
-// nothing refers to the bytes it then removes, and aborts the multipart
-// uploads of the upload.
+// DeleteData implements staging.Store. It aborts the upload's multipart
+// uploads first and removes ID.state before the bytes: a failure half-way
+// leaves ID.state, which SweepAbandoned looks for, and a later DeleteData
+// or Delete finishes the job.
 func (s *Store) DeleteData(ctx context.Context, id string) error {
 	if !validID(id) {
 		return notFound()
@@ -114,15 +115,15 @@ func (s *Store) DeleteData(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	if err := s.remove(ctx, "s3stage.DeleteData", s.key(id, ".state")); err != nil {
-		return err
-	}
 	if l.UploadID != "" {
 		if err := s.abort(ctx, id, l.UploadID); err != nil {
 			return err
 		}
 	}
 	if _, err := s.abortUploads(ctx, id, func(minio.ObjectMultipartInfo) bool { return true }); err != nil {
+		return err
+	}
+	if err := s.remove(ctx, "s3stage.DeleteData", s.key(id, ".state")); err != nil {
 		return err
 	}
 	return s.removeData(ctx, id)

@@ -19,8 +19,10 @@ import (
 // returns how many multipart uploads and uploads' objects it removed.
 //
 // MinIO lists multipart uploads only per object name, so the uploads are
-// found from the objects under the prefix; S3 proper also lists those of
-// names with no object left.
+// found from the objects under the prefix: those of uploads with a layout
+// (ID.state) or without a record, one request each; S3 proper also lists
+// those of names with no object left. Records without a layout (new,
+// completed or expired uploads) cost nothing but the listing.
 func (s *Store) SweepAbandoned(ctx context.Context, now time.Time) (int, error) {
 	cutoff := now.Add(-s.cfg.AbandonAfter)
 	ids, err := s.stagedIDs(ctx)
@@ -29,6 +31,9 @@ func (s *Store) SweepAbandoned(ctx context.Context, now time.Time) (int, error) 
 	}
 	var n int
 	for id, seen := range ids {
+		if seen.record && !seen.layout {
+			continue // no bytes staged (new, completed or expired): DeleteData aborted its uploads
+		}
 		lv := liveness{s: s, id: id, now: now}
 		k, err := s.abortUploads(ctx, id, func(up minio.ObjectMultipartInfo) bool {
 			return up.Initiated.Before(cutoff) && !lv.live(ctx, up.UploadID)
@@ -54,6 +59,7 @@ func (s *Store) SweepAbandoned(ctx context.Context, now time.Time) (int, error) 
 type staged struct {
 	objects bool      // it has objects, not only multipart uploads
 	record  bool      // ID.info exists
+	layout  bool      // ID.state exists
 	newest  time.Time // the latest modification of its objects
 }
 
@@ -61,21 +67,22 @@ type staged struct {
 // them by prefix) multipart uploads under the prefix.
 func (s *Store) stagedIDs(ctx context.Context) (map[string]staged, error) {
 	ids := map[string]staged{}
-	add := func(key string, t time.Time, object, record bool) {
+	add := func(key string, t time.Time, object bool) {
 		id, _, _ := strings.Cut(strings.TrimPrefix(key, s.cfg.Prefix), ".")
 		if !validID(id) {
 			return
 		}
 		st := ids[id]
-		st.record = st.record || record
 		st.objects = st.objects || object
+		st.record = st.record || object && strings.HasSuffix(key, ".info")
+		st.layout = st.layout || object && strings.HasSuffix(key, ".state")
 		if t.After(st.newest) {
 			st.newest = t
 		}
 		ids[id] = st
 	}
 	err := s.eachObject(ctx, s.cfg.Prefix, func(o minio.ObjectInfo) error {
-		add(o.Key, o.LastModified, true, strings.HasSuffix(o.Key, ".info"))
+		add(o.Key, o.LastModified, true)
 		return nil
 	})
 	if err != nil {
@@ -91,7 +98,7 @@ func (s *Store) stagedIDs(ctx context.Context) (map[string]staged, error) {
 		}
 		for _, up := range res.Uploads {
 			if _, ok := ids[strings.TrimSuffix(strings.TrimPrefix(up.Key, s.cfg.Prefix), ".bin")]; !ok {
-				add(up.Key, time.Time{}, false, false) // no object at all: only its multipart uploads
+				add(up.Key, time.Time{}, false) // no object at all: only its multipart uploads
 			}
 		}
 		if !res.IsTruncated {
