@@ -116,12 +116,27 @@ type Upload struct {
 	MaxConcurrent     int      `json:"max_concurrent"`          // ingests at once per node; default 2 × cores
 	MaxConcurrentUser int      `json:"max_concurrent_per_user"` // ingests (and tus PATCHes, twice this) at once per user; default 4
 	StagingDir        string   `json:"staging_dir"`             // unfinished tus uploads; default <data_dir>/staging
+	StagingBackend    string   `json:"staging_backend"`         // where unfinished tus uploads live: "" (s3 when storage.backend is s3, else local) | local | s3 (shared by replicas, storage.s3_* connection)
+	StagingS3Prefix   string   `json:"staging_s3_prefix"`       // object name prefix of s3 staging, after storage.s3_prefix; default "staging/"
 	TusMaxSize        int64    `json:"tus_max_size"`            // largest tus upload; 0 = max_file_bytes
 	TusExpiry         Duration `json:"tus_expiry"`              // an unfinished tus upload expires after; default 24h
 	MaxUnfinished     int      `json:"max_unfinished_per_user"` // unfinished tus uploads per user; default 100
 	AllowSVG          bool     `json:"allow_svg"`               // accept SVG, sanitised (scripts, handlers, external refs removed); default false
 	MaxSVGBytes       int64    `json:"max_svg_bytes"`           // largest SVG accepted, bytes; default 5 MiB
 	ProgressEvery     Duration `json:"progress_every"`          // progress events per upload at most every; default 250ms
+}
+
+// Staging resolves upload.staging_backend: "s3" or "local". Left empty
+// it follows storage.backend, so that replicas sharing an S3 bucket also
+// share their unfinished tus uploads.
+func (c Config) Staging() string {
+	if c.Upload.StagingBackend == "" && c.Storage.Backend == "s3" {
+		return "s3"
+	}
+	if c.Upload.StagingBackend == "" {
+		return "local"
+	}
+	return c.Upload.StagingBackend
 }
 
 // Limits on decoded images.
@@ -211,7 +226,7 @@ func Default() Config {
 		Redis: Redis{Prefix: "imgmgr:", DialTimeout: Duration(200 * time.Millisecond), OpTimeout: Duration(200 * time.Millisecond),
 			LockTTL: Duration(3 * time.Second), RenderLeaseTTL: Duration(3 * time.Second)},
 		Scan: Scan{Timeout: Duration(60 * time.Second), MaxParallel: 4},
-		Upload: Upload{MaxFileBytes: 200 << 20, MaxSVGBytes: 5 << 20, MemoryThreshold: 512 << 10, MaxFilesPerUpload: 100,
+		Upload: Upload{MaxFileBytes: 200 << 20, MaxSVGBytes: 5 << 20, MemoryThreshold: 512 << 10, MaxFilesPerUpload: 100, StagingS3Prefix: "staging/",
 			TusExpiry: Duration(24 * time.Hour), MaxUnfinished: 100, ProgressEvery: Duration(250 * time.Millisecond)},
 		Limits: Limits{MaxPixels: 50_000_000, MaxFrames: 1000, MaxTotalPixels: 500_000_000, MaxResultPixels: 50_000_000},
 		Auth:   Auth{AccessTTL: Duration(15 * time.Minute), RefreshTTL: Duration(720 * time.Hour)},

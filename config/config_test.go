@@ -69,6 +69,9 @@ func TestBadValuesNameTheKey(t *testing.T) {
 		{"env int", "", map[string]string{"IMGMGR_UPLOAD_MAX_FILE_BYTES": "lots"}, "upload.max_file_bytes"},
 		{"env duration", "", map[string]string{"IMGMGR_AUTH_ACCESS_TTL": "soon"}, "auth.access_ttl"},
 		{"backend", `{"storage":{"backend":"ftp"}}`, nil, "storage.backend"},
+		{"staging backend", `{"upload":{"staging_backend":"nfs"}}`, nil, "upload.staging_backend"},
+		{"s3 staging without s3", "", map[string]string{"IMGMGR_UPLOAD_STAGING_BACKEND": "s3"}, "upload.staging_backend"},
+		{"staging prefix", `{"upload":{"staging_s3_prefix":"/staging/"}}`, nil, "upload.staging_s3_prefix"},
 		{"clamd", "", map[string]string{"IMGMGR_SCAN_CLAMD_ADDRESS": "127.0.0.1:3310"}, "scan.clamd_address"},
 		{"proxy", `{"server":{"trusted_proxies":["nope"]}}`, nil, "server.trusted_proxies[0]"},
 		{"log level", `{"log":{"level":"loud"}}`, nil, "log.level"},
@@ -111,5 +114,22 @@ func TestEnvSetsFloatKeys(t *testing.T) {
 	var ce *Error
 	if !errors.As(err, &ce) || ce.Key != "ratelimit.ip_per_minute" {
 		t.Errorf("bad float: err = %v, want key ratelimit.ip_per_minute", err)
+	}
+}
+
+// upload.staging_backend left empty follows storage.backend: replicas on
+// one S3 bucket share their unfinished tus uploads without another setting.
+func TestStagingFollowsStorage(t *testing.T) {
+	for _, c := range []struct{ storage, staging, want string }{
+		{"local", "", "local"},
+		{"s3", "", "s3"},
+		{"s3", "local", "local"},
+		{"local", "s3", "s3"},
+	} {
+		cfg := Default()
+		cfg.Storage.Backend, cfg.Upload.StagingBackend = c.storage, c.staging
+		if got := cfg.Staging(); got != c.want {
+			t.Errorf("storage %s, staging_backend %q: Staging() = %s, want %s", c.storage, c.staging, got, c.want)
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -36,6 +37,7 @@ import (
 	"github.com/imgmgr/imgmgr/observe"
 	"github.com/imgmgr/imgmgr/upload"
 	"github.com/imgmgr/imgmgr/upload/staging"
+	"github.com/imgmgr/imgmgr/upload/staging/s3stage"
 	"github.com/imgmgr/imgmgr/upload/tus"
 	"github.com/imgmgr/imgmgr/vips"
 	"github.com/imgmgr/imgmgr/web"
@@ -188,9 +190,23 @@ func (a *app) newIngest(locks blob.KeyLocker, sh *shared, dlv *delivery.Service,
 // uploadMounts builds the tus endpoint and the events WebSocket.
 func (a *app) uploadMounts(ctx context.Context, sh *shared) ([]httpapi.Mount, error) {
 	cfg := a.cfg
-	stage, err := staging.NewLocal(staging.LocalConfig{Dir: dataPath(cfg, cfg.Upload.StagingDir, "staging")})
-	if err != nil {
-		return nil, fmt.Errorf("upload.staging_dir: %w", err)
+	var stage staging.Store
+	if cfg.Staging() == "s3" { // shared by every replica on the bucket, inside this deployment's storage.s3_prefix
+		c := cfg.Storage
+		prefix := c.S3Prefix + cmp.Or(cfg.Upload.StagingS3Prefix, "staging/")
+		s, err := s3stage.New(ctx, s3stage.Config{Endpoint: c.S3Endpoint, Bucket: c.S3Bucket, Region: c.S3Region,
+			AccessKey: c.S3AccessKey, SecretKey: c.S3SecretKey, UseTLS: c.S3UseTLS, Prefix: prefix})
+		if err != nil {
+			return nil, dependencyError("upload.staging_backend", err)
+		}
+		stage = s
+		a.log.Info("upload: tus staging on s3 at " + c.S3Endpoint + "/" + c.S3Bucket + "/" + prefix)
+	} else {
+		s, err := staging.NewLocal(staging.LocalConfig{Dir: dataPath(cfg, cfg.Upload.StagingDir, "staging")})
+		if err != nil {
+			return nil, fmt.Errorf("upload.staging_dir: %w", err)
+		}
+		stage = s
 	}
 	proxies, err := prefixes(cfg.Server.TrustedProxies)
 	if err != nil {

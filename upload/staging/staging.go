@@ -109,3 +109,29 @@ type Writer interface {
 type LocalFiler interface {
 	File(ctx context.Context, id string) (*os.File, error)
 }
+
+// WrittenOpener is the optional ability of a Writer to read back every byte
+// it holds: the committed bytes and those written since, up to Offset().
+// A store whose committed bytes are not a local file offers it, so that a
+// caller can read a complete upload whose last bytes it has not committed.
+// The writer takes nothing but Close afterwards, and the caller closes the
+// reader before the writer.
+type WrittenOpener interface {
+	OpenWritten(ctx context.Context) (io.ReadCloser, error)
+}
+
+// Expecter is the optional ability of a Writer to be told that n more
+// bytes are coming (a request's Content-Length), so that it can send what
+// they will fill before they have all arrived. Writing fewer is allowed.
+type Expecter interface {
+	Expect(n int64)
+}
+
+// AbandonSweeper is the optional ability of a store to free what uploads
+// left outside their records: a remote store's unfinished multipart
+// uploads and the objects of uploads whose record is gone or expired. The
+// tus sweeper calls it on every sweep, with the current time; it returns
+// how many things it freed. Safe for concurrent use.
+type AbandonSweeper interface {
+	SweepAbandoned(ctx context.Context, now time.Time) (int, error)
+}

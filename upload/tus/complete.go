@@ -2,8 +2,8 @@ package tus
 
 import (
 	"context"
+	"errors"
 	"io"
-	"os"
 
 	"github.com/imgmgr/imgmgr"
 	"github.com/imgmgr/imgmgr/upload/staging"
@@ -30,7 +30,7 @@ func (h *Handler) complete(ctx context.Context, u staging.Upload, p imgmgr.Princ
 	}
 	ictx, cancel := context.WithTimeout(context.WithoutCancel(ctx), h.cfg.IngestTimeout)
 	defer cancel()
-	im, err := h.ingestUpload(ictx, u, md, p)
+	im, err := h.ingestUpload(ictx, u, md, p, wr)
 	if err != nil {
 		if retryable(err) && u.Concat != staging.ConcatFinal {
 			return nil, err // Close of wr drops the last byte
@@ -57,13 +57,36 @@ func (h *Handler) complete(ctx context.Context, u staging.Upload, p imgmgr.Princ
 	return im, nil
 }
 
-func (h *Handler) ingestUpload(ctx context.Context, u staging.Upload, md Metadata, p imgmgr.Principal) (*imgmgr.Image, error) {
-	f, cleanup, err := h.file(ctx, u)
+func (h *Handler) ingestUpload(ctx context.Context, u staging.Upload, md Metadata, p imgmgr.Principal, wr staging.Writer) (*imgmgr.Image, error) {
+	req := md.Request(p, u.ID)
+	if lf, ok := h.store.(staging.LocalFiler); ok {
+		f, err := lf.File(ctx, u.ID)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		return h.ingest.IngestFile(ctx, req, f)
+	}
+	rc, err := h.open(ctx, u, wr)
 	if err != nil {
 		return nil, err
 	}
-	defer cleanup()
-	return h.ingest.IngestFile(ctx, md.Request(p, u.ID), f)
+	defer rc.Close()
+	return h.ingest.IngestReader(ctx, req, rc)
+}
+
+// open streams every byte of u from a store that is not a local file: read
+// back through the writer, whose last bytes are not committed, or, for a
+// final upload that Concat committed whole, from the store.
+func (h *Handler) open(ctx context.Context, u staging.Upload, wr staging.Writer) (io.ReadCloser, error) {
+	if wr == nil {
+		return h.store.Open(ctx, u.ID)
+	}
+	wo, ok := wr.(staging.WrittenOpener)
+	if !ok {
+		return nil, imgmgr.Internal("tus.open", errors.New("the staging store neither gives a local file nor reads back a writer"))
+	}
+	return wo.OpenWritten(ctx)
 }
 
 // retryable reports whether an ingest error may pass on a retry.
@@ -101,30 +124,4 @@ func (h *Handler) deletePart(ctx context.Context, id string) {
 		return
 	}
 	h.forget(part)
-}
-
-// file returns u's bytes as a file for ingest, and how to release it.
-func (h *Handler) file(ctx context.Context, u staging.Upload) (*os.File, func(), error) {
-	if lf, ok := h.store.(staging.LocalFiler); ok {
-		f, err := lf.File(ctx, u.ID)
-		if err != nil {
-			return nil, nil, err
-		}
-		return f, func() { f.Close() }, nil
-	}
-	rc, err := h.store.Open(ctx, u.ID)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer rc.Close()
-	f, err := os.CreateTemp("", "tus-*")
-	if err != nil {
-		return nil, nil, imgmgr.Internal("tus.file", err)
-	}
-	cleanup := func() { f.Close(); os.Remove(f.Name()) }
-	if _, err := io.Copy(f, rc); err != nil {
-		cleanup()
-		return nil, nil, imgmgr.Internal("tus.file", err)
-	}
-	return f, cleanup, nil
 }

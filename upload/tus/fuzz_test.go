@@ -93,6 +93,17 @@ func (nullIngest) IngestFile(ctx context.Context, req ingest.Request, f *os.File
 	return &imgmgr.Image{ID: "img", OwnerID: req.Owner.UserID, Size: st.Size()}, nil
 }
 
+func (nullIngest) IngestReader(ctx context.Context, req ingest.Request, r io.Reader) (*imgmgr.Image, error) {
+	n, err := io.Copy(io.Discard, r)
+	if err != nil {
+		return nil, err
+	}
+	if n == 0 {
+		return nil, imgmgr.Errorf(imgmgr.KindInvalid, "empty_file", "the file is empty")
+	}
+	return &imgmgr.Image{ID: "img", OwnerID: req.Owner.UserID, Size: n}, nil
+}
+
 // fuzzServer is the tus handler behind httpapi's error writer, called in
 // process (no sockets), as user alice.
 type fuzzServer struct {

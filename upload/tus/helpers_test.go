@@ -38,6 +38,13 @@ type fakeIngest struct {
 }
 
 func (f *fakeIngest) IngestFile(ctx context.Context, req ingest.Request, file *os.File) (*imgmgr.Image, error) {
+	if _, err := file.Seek(0, io.SeekStart); err != nil {
+		return nil, err
+	}
+	return f.IngestReader(ctx, req, file)
+}
+
+func (f *fakeIngest) IngestReader(ctx context.Context, req ingest.Request, r io.Reader) (*imgmgr.Image, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.got = append(f.got, req)
@@ -47,10 +54,7 @@ func (f *fakeIngest) IngestFile(ctx context.Context, req ingest.Request, file *o
 		return nil, err
 	}
 	h := sha256.New()
-	if _, err := file.Seek(0, io.SeekStart); err != nil {
-		return nil, err
-	}
-	n, err := io.Copy(h, file)
+	n, err := io.Copy(h, r)
 	if err != nil {
 		return nil, err
 	}

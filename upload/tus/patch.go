@@ -163,6 +163,9 @@ func (h *Handler) receive(w http.ResponseWriter, r *http.Request, u staging.Uplo
 	if err != nil {
 		return nil, err
 	}
+	if ex, ok := wr.(staging.Expecter); ok && r.ContentLength > 0 {
+		ex.Expect(r.ContentLength) // a remote store sends parts as they arrive
+	}
 	if err := h.copyBody(r, u, wr, br, sum, limit, lease); err != nil {
 		if sum == nil && errors.Is(err, errBodyBroken) {
 			if cerr := wr.Commit(wr.Offset()); cerr == nil {

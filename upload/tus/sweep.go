@@ -11,8 +11,25 @@ import (
 // Sweep frees the bytes of unfinished uploads past their expiry, keeping
 // their records so that they answer 410, and removes records that are
 // KeepRecords past their expiry. Uploads being written to are left for the
-// next sweep. It returns how many uploads it expired and removed.
+// next sweep. A store with the staging.AbandonSweeper ability then frees
+// what no live upload refers to (multipart uploads of a remote store). It
+// returns how many uploads it expired and removed.
 func (h *Handler) Sweep(ctx context.Context) (expired, removed int, err error) {
+	expired, removed, err = h.sweepRecords(ctx)
+	if err != nil {
+		return expired, removed, err
+	}
+	if as, ok := h.store.(staging.AbandonSweeper); ok {
+		n, err := as.SweepAbandoned(ctx, h.now())
+		if n > 0 {
+			h.log.InfoContext(ctx, "tus sweep: freed abandoned staging data", "count", n)
+		}
+		return expired, removed, err
+	}
+	return expired, removed, nil
+}
+
+func (h *Handler) sweepRecords(ctx context.Context) (expired, removed int, err error) {
 	now := h.now()
 	var due []staging.Upload
 	err = h.store.List(ctx, func(u staging.Upload) error {

@@ -18,6 +18,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"os"
@@ -34,9 +35,12 @@ import (
 )
 
 // Ingester processes a complete upload: ingest.Service in production. Its
-// error is an *imgmgr.Error whose kind and code the client gets.
+// error is an *imgmgr.Error whose kind and code the client gets. IngestFile
+// takes the staged file of a local store as ingest's spool; IngestReader
+// spools the stream of a remote store (the only local copy of it).
 type Ingester interface {
 	IngestFile(ctx context.Context, req ingest.Request, f *os.File) (*imgmgr.Image, error)
+	IngestReader(ctx context.Context, req ingest.Request, r io.Reader) (*imgmgr.Image, error)
 }
 
 // Publisher receives upload events (the event bus). Publish must not block
