@@ -27,9 +27,8 @@ const seen = [] // the replica index of each request the balancer forwarded, in 
 // schemaURL makes a schema of this run's own and returns the URL using it.
 function schemaURL (base, schema) {
   execFileSync('psql', ['-w', '-X', '-q', '-v', 'ON_ERROR_STOP=1', base, '-c', `create schema ${schema}`])
-  const u = new URL(base)
-  u.searchParams.set('options', `-c search_path=${schema}`)
-  return u.toString()
+  // (not URLSearchParams: it writes the space as "+", which libpq-style parsers keep)
+  return base + (base.includes('?') ? '&' : '?') + 'options=' + encodeURIComponent(`-c search_path=${schema}`)
 }
 
 // roundRobin forwards each request to the next replica, headers and body
@@ -66,7 +65,7 @@ before(async () => {
     IMGMGR_DELIVERY_KEYS: JSON.stringify([{ key: randomBytes(32).toString('hex'), salt: randomBytes(32).toString('hex') }]),
     IMGMGR_DELIVERY_EAGER_PRESETS: '[]'
   }
-  dropSchema = () => execFileSync('psql', ['-w', '-X', '-q', env.IMGMGR_TEST_POSTGRES_URL, '-c', `drop schema ${run} cascade`])
+  dropSchema = () => execFileSync('psql', ['-w', '-X', '-q', env.IMGMGR_TEST_POSTGRES_URL, '-c', 'set client_min_messages = warning', '-c', `drop schema ${run} cascade`])
   const work = mkdtempSync(join(tmpdir(), 'imgmgr-e2e-replicas-'))
   const bin = serverBinary()
   for (let i = 0; i < 3; i++) replicas.push(new Server(bin, await freePort(), join(work, 'data' + i), shared))
