@@ -39,7 +39,7 @@ function config (env) {
   return c
 }
 
-export function jsonError (status, code, message, headers = {}) {
+function jsonError (status, code, message, headers = {}) {
   return new Response(JSON.stringify({ error: { code, message } }) + '\n', {
     status,
     headers: {
@@ -68,14 +68,16 @@ export default {
     const format = negotiated ? negotiate(request.headers.get('Accept'), cfg.order) : route.format
     const cacheKey = new Request(`${url.origin}/${route.id}/${route.spec}.${format}`)
     const cache = caches.default
-    let res = await cache.match(cacheKey)
+    // A cache that fails (it is unavailable behind Cloudflare Access) costs
+    // hits, never answers: the origin still serves.
+    let res = await cache.match(cacheKey).catch((e) => console.error('imgmgr edge: cache match: ' + e.message))
     let state = 'HIT'
     if (!res) {
       state = 'MISS'
       const fetched = await fromOrigin(cfg, route, format, request)
       if (!fetched.ok) return fetched.response
       res = fetched.response
-      ctx.waitUntil(cache.put(cacheKey, res.clone()))
+      ctx.waitUntil(cache.put(cacheKey, res.clone()).catch((e) => console.error('imgmgr edge: cache put: ' + e.message)))
     }
     return toClient(request, res, cfg, { negotiated, state })
   }
