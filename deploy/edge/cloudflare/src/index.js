@@ -7,17 +7,21 @@
 //     (403 expiry_required); the worker answers that as 404, as imgmgr does
 //     for unsigned preset URLs, so the edge does not even confirm that a
 //     private id exists.
-//   - The cache key is the normalised friendly URL plus the chosen format
-//     (e.g. https://host/ID/w800-fit.webp), never the Accept header, so
-//     every spelling of a variant shares one entry per format. The answer
-//     to a negotiated URL carries "Vary: Accept" for caches after the edge.
+//   - The cache key is the normalised friendly URL plus the format asked
+//     for (https://host/ID/w800-fit.webp) or, without an extension, the
+//     class of the client's Accept (https://host/ID/w800-fit~avif+webp):
+//     never the raw Accept header, so every spelling of a variant shares
+//     one entry per format or class. Without an extension imgmgr
+//     negotiates for the class, so animations stay animated and alpha
+//     stays (PNG) as imgmgr alone would answer. The answer to a negotiated
+//     URL carries "Vary: Accept" for caches after the edge.
 //   - Only 200 image answers are cached; every error is JSON in imgmgr's
 //     shape, {"error":{"code","message"}}, with Cache-Control: no-store.
 //     imgmgr's own 4xx and 503 answers (a bad signature's 403 included)
 //     pass through with their status, body and Retry-After.
 
 import { readConfig } from './config.js'
-import { negotiate } from './negotiate.js'
+import { acceptClass } from './negotiate.js'
 import { originPath, parseFriendly } from './route.js'
 
 const contentTypes = { avif: 'image/avif', webp: 'image/webp', jpeg: 'image/jpeg', png: 'image/png', gif: 'image/gif', jxl: 'image/jxl' }
@@ -65,8 +69,8 @@ export default {
     const { route, error } = parseFriendly(url.pathname, cfg)
     if (error) return jsonError(error.status, error.code, error.message)
     const negotiated = route.format === ''
-    const format = negotiated ? negotiate(request.headers.get('Accept'), cfg.order) : route.format
-    const cacheKey = new Request(`${url.origin}/${route.id}/${route.spec}.${format}`)
+    const cls = negotiated ? acceptClass(request.headers.get('Accept'), cfg.order) : null
+    const cacheKey = new Request(`${url.origin}/${route.id}/${route.spec}${negotiated ? '~' + cls.key : '.' + route.format}`)
     const cache = caches.default
     // A cache that fails (it is unavailable behind Cloudflare Access) costs
     // hits, never answers: the origin still serves.
@@ -74,7 +78,7 @@ export default {
     let state = 'HIT'
     if (!res) {
       state = 'MISS'
-      const fetched = await fromOrigin(cfg, route, format, request)
+      const fetched = await fromOrigin(cfg, route, route.format, negotiated ? cls.header : contentTypes[route.format], request)
       if (!fetched.ok) return fetched.response
       res = fetched.response
       ctx.waitUntil(cache.put(cacheKey, res.clone()).catch((e) => console.error('imgmgr edge: cache put: ' + e.message)))
@@ -86,10 +90,10 @@ export default {
 // fromOrigin fetches the signed variant. It returns { ok: true, response }
 // with the response as the cache stores it, or { ok: false, response } with
 // the error to send.
-async function fromOrigin (cfg, route, format, request) {
+async function fromOrigin (cfg, route, format, accept, request) {
   const path = originPath(route, format)
   const signed = await cfg.signer.sign(cfg.prefix, path)
-  const headers = { Accept: contentTypes[format] }
+  const headers = { Accept: accept }
   // imgmgr limits renders per client IP; with Cloudflare's addresses in its
   // server.trusted_proxies this names the real client, not the edge.
   const client = request.headers.get('CF-Connecting-IP')

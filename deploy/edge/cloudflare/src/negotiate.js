@@ -3,8 +3,10 @@
 // JPEG. Wildcards do not count: "*/*" does not mean a client decodes AVIF.
 //
 // imgmgr itself answers PNG instead of JPEG for an image with alpha, and
-// WebP or GIF for an animation; the edge cannot know either without asking,
-// so it always names a format explicitly (see README "Formats").
+// WebP or GIF for an animation; the edge cannot know either before it
+// asks. So for a URL without extension the edge reduces Accept to its
+// class — which formats of the order the client takes — and lets imgmgr
+// negotiate for that class; the class is part of the cache key.
 
 export const defaultFormatOrder = ['avif', 'webp']
 
@@ -35,4 +37,14 @@ export function negotiate (accept, order = defaultFormatOrder) {
     if (types.has('image/' + f)) return f
   }
   return 'jpeg'
+}
+
+// acceptClass is the set of order formats Accept allows, as one cache-key
+// word ("avif+webp", "webp", ... or "base" for neither), and the Accept
+// header that stands for the class when the edge asks imgmgr.
+export function acceptClass (accept, order = defaultFormatOrder) {
+  const types = acceptedTypes(accept)
+  const took = order.filter((f) => types.has('image/' + f))
+  const header = [...took.map((f) => 'image/' + f), 'image/png', 'image/jpeg', 'image/gif'].join(', ')
+  return { key: took.length ? took.join('+') : 'base', header }
 }

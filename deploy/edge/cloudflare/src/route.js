@@ -56,7 +56,8 @@ export function extension (format) {
   return format === 'jpeg' ? 'jpg' : format
 }
 
-// originPath is the path imgmgr signs: /{options}/{id}.{ext}.
+// originPath is the path imgmgr signs: /{options}/{id}.{ext}, or
+// /{options}/{id} for imgmgr to negotiate (format "").
 export function originPath (route, format) {
-  return `/${route.options}/${route.id}.${extension(format)}`
+  return format ? `/${route.options}/${route.id}.${extension(format)}` : `/${route.options}/${route.id}`
 }
