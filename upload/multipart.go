@@ -166,7 +166,7 @@ func (m *Multipart) field(part *multipart.Part, name string, req *ingest.Request
 
 func (m *Multipart) file(ctx context.Context, req ingest.Request, part *multipart.Part, size int64) Result {
 	defer part.Close()
-	req.Filename = part.FileName()
+	req.Filename = imgmgr.CleanText(part.FileName()) // ingest cleans it too; events and results echo it
 	var body io.Reader = partReader{part}
 	if m.events != nil && req.UploadID != "" {
 		body = &progressReader{r: body, ctx: ctx, events: m.events, every: m.cfg.ProgressEvery,
