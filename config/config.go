@@ -69,7 +69,8 @@ type Server struct {
 
 // Database selects the metadata store.
 type Database struct {
-	URL string `json:"url"` // "" = SQLite in the data dir; postgres://... = PostgreSQL
+	URL         string   `json:"url"`          // "" = SQLite in the data dir; postgres://... = PostgreSQL
+	BusyTimeout Duration `json:"busy_timeout"` // SQLite: wait for another process's lock, then 503; default 10s
 }
 
 // Storage selects the blob store.
@@ -222,7 +223,8 @@ func Default() Config {
 	return Config{
 		Server: Server{Port: 8080, DataDir: "./data", ShutdownTimeout: Duration(20 * time.Second), MaxConnections: 1024,
 			MinBodyRate: 1024, BodyRateWindow: Duration(30 * time.Second), MinResponseRate: 1024},
-		Storage: Storage{Backend: "local"},
+		Database: Database{BusyTimeout: Duration(10 * time.Second)},
+		Storage:  Storage{Backend: "local"},
 		Redis: Redis{Prefix: "imgmgr:", DialTimeout: Duration(200 * time.Millisecond), OpTimeout: Duration(200 * time.Millisecond),
 			LockTTL: Duration(3 * time.Second), RenderLeaseTTL: Duration(3 * time.Second)},
 		Scan: Scan{Timeout: Duration(60 * time.Second), MaxParallel: 4},

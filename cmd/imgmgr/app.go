@@ -73,7 +73,7 @@ func openMeta(ctx context.Context, cfg config.Config, log *slog.Logger) (meta.St
 		if path == "" {
 			path = filepath.Join(cfg.Server.DataDir, "imgmgr.db")
 		}
-		s, err := sqlite.Open(ctx, path)
+		s, err := sqlite.OpenWith(ctx, path, sqlite.Options{BusyTimeout: cfg.Database.BusyTimeout.D()})
 		if err != nil {
 			return nil, dependencyError("database.url", fmt.Errorf("sqlite %s: %w", path, cause(err)))
 		}
