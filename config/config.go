@@ -157,7 +157,7 @@ type Auth struct {
 
 // Delivery configures variant URLs.
 type Delivery struct {
-	Keys                 []SigningKey      `json:"keys"`                   // hex key/salt pairs; first signs, all verify
+	Keys                 []SigningKey      `json:"keys"`                   // hex key/salt pairs; first signs, all verify; none (or only empty ones) = generated once into <data_dir>/signing-keys.json
 	SignatureSize        int               `json:"signature_size"`         // bytes of HMAC kept; default 32
 	AllowUnsignedPresets bool              `json:"allow_unsigned_presets"` // /img/_/pr:NAME/{id} for public images
 	Presets              map[string]string `json:"presets"`                // name -> options, e.g. "thumb": "rs:fill:320:320/q:75"
@@ -170,14 +170,21 @@ type Delivery struct {
 	DefaultPreset        string            `json:"default_preset"`         // applied before every URL's own options; "" = none
 	FormatOrder          []string          `json:"format_order"`           // negotiation preference; default ["avif","webp"]
 	PrivateTTL           Duration          `json:"private_ttl"`            // expiry of private images' URLs signed without one; default 1h
+	PrivateMaxTTL        Duration          `json:"private_max_ttl"`        // longest expiry a private image's URL may be signed with (longer: 400 expires_in_too_long); default 168h
 	Quality              map[string]int    `json:"quality"`                // per format; defaults jpeg 80, webp 79, avif 63, jxl 77
 }
 
-// SigningKey is one hex-encoded key/salt pair.
+// SigningKey is one hex-encoded key/salt pair. A pair whose key and salt
+// are both empty is a placeholder and is ignored (config.example.json ships
+// one, with a Comment on how to make a real pair).
 type SigningKey struct {
-	Key  string `json:"key"`
-	Salt string `json:"salt"`
+	Key     string `json:"key"`
+	Salt    string `json:"salt"`
+	Comment string `json:"comment,omitempty"` // free text for the operator; ignored
 }
+
+// Placeholder reports an empty pair, which stands for "none configured".
+func (k SigningKey) Placeholder() bool { return k.Key == "" && k.Salt == "" }
 
 // Log configures structured logs.
 type Log struct {
@@ -233,7 +240,7 @@ func Default() Config {
 		Limits: Limits{MaxPixels: 50_000_000, MaxFrames: 1000, MaxTotalPixels: 500_000_000, MaxResultPixels: 50_000_000},
 		Auth:   Auth{AccessTTL: Duration(15 * time.Minute), RefreshTTL: Duration(720 * time.Hour)},
 		Delivery: Delivery{SignatureSize: 32, CacheMaxBytes: 10 << 30, RenderQueue: 64, RenderTimeout: Duration(30 * time.Second),
-			FormatOrder: []string{"avif", "webp"}, PrivateTTL: Duration(time.Hour), Quality: map[string]int{"jpeg": 80, "webp": 79, "avif": 63, "jxl": 77},
+			FormatOrder: []string{"avif", "webp"}, PrivateTTL: Duration(time.Hour), PrivateMaxTTL: Duration(7 * 24 * time.Hour), Quality: map[string]int{"jpeg": 80, "webp": 79, "avif": 63, "jxl": 77},
 			Presets: map[string]string{"thumb": "rs:fill:320:320", "card": "rs:fit:800:800", "large": "rs:fit:1920:1920"}},
 		Log: Log{Level: "info"},
 		Rate: Rate{Enabled: true, IPPerMinute: 1200, IPBurst: 300, APIPerMinute: 1200, APIBurst: 300,

@@ -271,6 +271,7 @@ func (c Config) Validate() error {
 		{c.Delivery.RenderConcurrency < 0, "delivery.render_concurrency", "must not be negative"},
 		{c.Delivery.RenderQueue < 0, "delivery.render_queue", "must not be negative"},
 		{c.Delivery.RenderTimeout < 0, "delivery.render_timeout", "must not be negative"},
+		{c.Delivery.PrivateMaxTTL < 0 || c.Delivery.PrivateMaxTTL > 0 && c.Delivery.PrivateTTL > c.Delivery.PrivateMaxTTL, "delivery.private_max_ttl", "must not be negative nor below delivery.private_ttl"},
 		{!oneOf(c.Log.Level, "debug", "info", "warn", "error"), "log.level", "must be debug, info, warn or error"},
 		{!oneOf(c.Log.Format, "", "json", "text"), "log.format", "must be json or text"},
 	}
