@@ -37,7 +37,7 @@ type Rate struct {
 	APIBurst           int      `json:"api_burst"`             // default 300
 	UploadsPerMinute   float64  `json:"uploads_per_minute"`    // upload requests per user or key; default 300
 	UploadsBurst       int      `json:"uploads_burst"`         // default 100
-	UploadMiBPerMinute float64  `json:"upload_mib_per_minute"` // upload bytes (MiB of Content-Length) per user or key; default 4096
+	UploadMiBPerMinute float64  `json:"upload_mib_per_minute"` // upload bytes per user or key, in MiB (of Content-Length, or as read for chunked bodies); default 4096
 	UploadMiBBurst     int      `json:"upload_mib_burst"`      // default 4096 (also the largest single request that can pass)
 	LoginPerMinute     float64  `json:"login_per_minute"`      // login attempts per client IP; default 30
 	LoginBurst         int      `json:"login_burst"`           // default 10
