@@ -44,6 +44,23 @@ func TestDatabaseDownIs503(t *testing.T) {
 		mustExec(t, admin, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '`+name+`'`) // 57P01 admin_shutdown
 		ts.expectUnavailable(t, before, allRoutes)
 	})
+	t.Run("postgres too many connections", func(t *testing.T) {
+		admin, dbURL := ownDatabase(t)
+		role := dbName(t, dbURL) + "_role"
+		mustExec(t, admin, `CREATE ROLE `+role+` LOGIN`)
+		t.Cleanup(func() { // before ownDatabase's cleanup: the role owns the database
+			mustExec(t, admin, `DROP DATABASE IF EXISTS `+dbName(t, dbURL)+` WITH (FORCE)`)
+			mustExec(t, admin, `DROP ROLE IF EXISTS `+role)
+		})
+		mustExec(t, admin, `ALTER DATABASE `+dbName(t, dbURL)+` OWNER TO `+role)
+		u, _ := url.Parse(dbURL)
+		u.User = url.User(role)
+		ts := startServer(t, func(c *config.Config) { c.Database.URL = u.String() })
+		before := ts.prepareOutage(t)
+		mustExec(t, admin, `ALTER ROLE `+role+` CONNECTION LIMIT 0`)                                            // new sessions: 53300
+		mustExec(t, admin, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '`+role+`'`) // open ones: 57P01
+		ts.expectUnavailable(t, before, allRoutes)
+	})
 	t.Run("sqlite locked past busy_timeout", func(t *testing.T) {
 		ts := startServer(t, func(c *config.Config) { c.Database.BusyTimeout = config.Duration(200 * time.Millisecond) })
 		before := ts.prepareOutage(t)
