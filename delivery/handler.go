@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/imgmgr/imgmgr"
+	"github.com/imgmgr/imgmgr/httpapi/vary"
 	"github.com/imgmgr/imgmgr/variant"
 )
 
@@ -38,7 +39,7 @@ func (s *Service) ServeVariant(w http.ResponseWriter, r *http.Request) error {
 	t := s.target(req, im, accept)
 	h := w.Header()
 	if t.negotiated {
-		h.Set("Vary", "Accept")
+		vary.Add(h, "Accept") // merged: CORS has added Origin
 	}
 	h.Set("ETag", `"`+t.key+`"`)
 	h.Set("Cache-Control", s.cacheControl(req.opts.Expires))

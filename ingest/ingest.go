@@ -11,7 +11,6 @@ import (
 	"runtime"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -446,12 +445,12 @@ const (
 
 // normalize cleans and checks the descriptive fields of req.
 func normalize(req Request) (Request, error) {
-	req.Filename = cleanText(filepath.Base(strings.ReplaceAll(req.Filename, "\\", "/")))
+	req.Filename = imgmgr.CleanText(filepath.Base(strings.ReplaceAll(req.Filename, "\\", "/")))
 	if req.Filename == "." || req.Filename == "/" {
 		req.Filename = ""
 	}
 	req.Filename = truncate(req.Filename, maxFilename)
-	req.Title = strings.TrimSpace(cleanText(req.Title))
+	req.Title = strings.TrimSpace(imgmgr.CleanText(req.Title))
 	if len(req.Title) > maxTitle {
 		return req, imgmgr.Errorf(imgmgr.KindInvalid, "invalid_title", "title is longer than %d bytes", maxTitle)
 	}
@@ -473,7 +472,7 @@ func NormalizeTags(in []string) ([]string, error) {
 	out := make([]string, 0, len(in))
 	seen := map[string]bool{}
 	for _, t := range in {
-		t = strings.ToLower(strings.TrimSpace(cleanText(t)))
+		t = strings.ToLower(strings.TrimSpace(imgmgr.CleanText(t)))
 		if t == "" || seen[t] {
 			continue
 		}
@@ -495,15 +494,6 @@ func SplitTags(s string) []string {
 		return nil
 	}
 	return strings.Split(s, ",")
-}
-
-func cleanText(s string) string {
-	return strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) || r == unicode.ReplacementChar {
-			return -1
-		}
-		return r
-	}, strings.ToValidUTF8(s, ""))
 }
 
 func truncate(s string, n int) string {
