@@ -31,7 +31,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	m := &metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "imgmgr_http_requests_total",
 			Help: "HTTP requests by route pattern and status."}, []string{"route", "status"}),
-		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "imgmgr_http_request_seconds",
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "imgmgr_http_request_duration_seconds",
 			Help: "HTTP request latency by route pattern.", Buckets: prometheus.ExponentialBuckets(0.001, 2.5, 12)}, []string{"route"}),
 		received: prometheus.NewCounter(prometheus.CounterOpts{Name: "imgmgr_http_received_bytes_total",
 			Help: "Request body bytes received."}),
