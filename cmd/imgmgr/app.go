@@ -109,6 +109,9 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *app, er
 		return nil, fmt.Errorf("vips: %w", err)
 	}
 	log.Info("vips: libvips ready", "version", vips.Version())
+	if err := observe.RegisterBuildInfo(a.reg, version, vips.Version()); err != nil {
+		return nil, fmt.Errorf("metrics: %w", err)
+	}
 	key, err := jwtKey(cfg)
 	if err != nil {
 		return nil, err
