@@ -214,6 +214,10 @@ type worker struct {
 	tusShare float64
 	polite   bool      // wait out Retry-After before the next upload
 	deadline time.Time // of the flood: a polite wait ends there
+
+	chunked    float64 // share of multipart uploads sent chunked
+	renderMix  float64 // share of requests for the slow variant
+	renderPath string
 }
 
 func (w *worker) upload() {
@@ -222,9 +226,17 @@ func (w *worker) upload() {
 	jpeg := uniqueJPEG(w.img, tag)
 	name := fmt.Sprintf("flood-%d-%d.jpg", w.id, w.seq)
 	var o outcome
-	if mrand.Float64() < w.tusShare {
+	switch r := mrand.Float64(); {
+	case r < w.renderMix:
+		req, _ := http.NewRequest("GET", w.c.base+w.renderPath, nil)
+		o = w.c.do(req)
+		w.st.add("render past the timeout", o)
+	case mrand.Float64() < w.tusShare:
 		o = w.tusUpload(name, jpeg)
-	} else {
+	case mrand.Float64() < w.chunked:
+		o = w.c.do(withChunkedBody(w.c.multipartRequest(w.token, w.xff, name, jpeg)))
+		w.st.add("multipart POST chunked", o)
+	default:
 		o = w.c.do(w.c.multipartRequest(w.token, w.xff, name, jpeg))
 		w.st.add("multipart POST", o)
 	}

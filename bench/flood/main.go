@@ -15,6 +15,12 @@
 //	go build -o /tmp/imgmgr ./cmd/imgmgr
 //	IMGMGR_ADMIN_PASSWORD=... IMGMGR_RATELIMIT_UPLOADS_PER_MINUTE=30 ... /tmp/imgmgr --data-dir $(mktemp -d) --port 8080 &
 //	go run ./bench/flood -url http://127.0.0.1:8080 -admin admin -password ... -pid $! -clients 500 -duration 30s
+//
+// The hostile mix (issue 10): -chunked 0.5 sends half the multipart
+// uploads without Content-Length, -slow-readers 40 keeps 40 clients that
+// GET a large original and never read it (start the server with a short
+// server.body_rate_window and -slow-hold longer than it), and -render-mix
+// 0.05 asks for a variant whose render runs past delivery.render_timeout.
 package main
 
 import (
@@ -44,6 +50,12 @@ type options struct {
 	polite      bool
 	settle      time.Duration
 	healthEvery time.Duration
+	chunked     float64
+	slowReaders int
+	slowHold    time.Duration
+	renderMix   float64
+	renderOpts  string
+	bigSize     int
 }
 
 func parseFlags() options {
@@ -62,6 +74,12 @@ func parseFlags() options {
 	flag.BoolVar(&o.polite, "polite", false, "clients wait out Retry-After after a 429 or 503 (default: retry at once, like a hostile client)")
 	flag.DurationVar(&o.settle, "settle", 30*time.Second, "after the flood, wait at most this long for goroutines to return to baseline")
 	flag.DurationVar(&o.healthEvery, "health-every", 100*time.Millisecond, "poll /healthz this often during the flood")
+	flag.Float64Var(&o.chunked, "chunked", 0, "fraction of multipart uploads sent chunked (no Content-Length)")
+	flag.IntVar(&o.slowReaders, "slow-readers", 0, "clients that GET a large original and stop reading it")
+	flag.DurationVar(&o.slowHold, "slow-hold", 40*time.Second, "how long a slow reader stops reading before it drains and asks again (longer than server.body_rate_window)")
+	flag.Float64Var(&o.renderMix, "render-mix", 0, "fraction of requests that ask for a variant whose render runs past delivery.render_timeout")
+	flag.StringVar(&o.renderOpts, "render-opts", "rs:force:7000:7000:1/q:100@avif", "the slow variant of -render-mix")
+	flag.IntVar(&o.bigSize, "big-size", 24<<20, "bytes of the large original for -slow-readers and -render-mix")
 	flag.Parse()
 	return o
 }
@@ -99,12 +117,25 @@ func run(o options) error {
 	setup := time.Since(setupStart)
 	fmt.Printf("setup: %d users created and logged in in %.1fs\n", len(tokens), setup.Seconds())
 
+	mix, err := c.setupMix(o, img)
+	if err != nil {
+		return err
+	}
 	before := mem.sample()
 	st := newStats()
 	health := startHealth(c, o.healthEvery)
+	var slow *slowReaders
+	if o.slowReaders > 0 {
+		slow = startSlowReaders(o.base, "/api/v1/images/"+mix.bigID+"/original", mix.adminTok, o.slowReaders, o.slowHold)
+	}
 	grPeak := startGoroutineWatch(c)
 	mem.start()
-	elapsed := flood(c, o, img, tokens, st)
+	elapsed := flood(c, o, img, tokens, st, mix)
+	if slow != nil {
+		cuts, served := slow.end()
+		fmt.Printf("slow readers: %d holding a %d-byte original unread for %v at a time: %d cut by the server, %d served whole\n",
+			o.slowReaders, o.bigSize, o.slowHold, cuts, served)
+	}
 	mem.stop()
 	hs := health.stop()
 	peakGR := grPeak.stop()
@@ -118,13 +149,13 @@ func run(o options) error {
 		baseGR, peakGR, afterGR, settled)
 	mem.print(os.Stdout, before, after)
 	if n := st.serverErrors(); n > 0 {
-		return fmt.Errorf("%d responses were 5xx other than 503", n)
+		return fmt.Errorf("%d responses were 5xx other than 503/507, or unanswered", n)
 	}
 	return nil
 }
 
 // flood runs o.clients clients at once until the time or count runs out.
-func flood(c *client, o options, img []byte, tokens []string, st *stats) time.Duration {
+func flood(c *client, o options, img []byte, tokens []string, st *stats, mix mixSetup) time.Duration {
 	var sent atomic.Int64
 	var wg sync.WaitGroup
 	startGate := make(chan struct{})
@@ -132,7 +163,8 @@ func flood(c *client, o options, img []byte, tokens []string, st *stats) time.Du
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			w := &worker{c: c, id: i, token: tokens[i%len(tokens)], img: img, st: st, tusShare: o.tus}
+			w := &worker{c: c, id: i, token: tokens[i%len(tokens)], img: img, st: st, tusShare: o.tus,
+				chunked: o.chunked, renderMix: o.renderMix, renderPath: mix.renderPath}
 			if o.xff {
 				w.xff = fmt.Sprintf("10.%d.%d.%d", (i>>16)&255, (i>>8)&255, i&255)
 			}

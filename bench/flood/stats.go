@@ -51,7 +51,7 @@ func (s *stats) add(kind string, o outcome) {
 	case o.status == 429:
 		k.tooMany++
 		k.limits[o.limit]++
-	case o.status == 503:
+	case o.status == 503, o.status == 507:
 		k.busy++
 	case o.status < 500:
 		k.other4xx++
@@ -76,7 +76,7 @@ func (s *stats) print(out io.Writer, elapsed time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(w, "request\tsent\t2xx\t429\t503\tother 4xx\tother 5xx\tno answer\treq/s\tp50\tp99\tmax\tp50 2xx\tp99 2xx\t\n")
+	fmt.Fprintf(w, "request\tsent\t2xx\t429\t503/507\tother 4xx\tother 5xx\tno answer\treq/s\tp50\tp99\tmax\tp50 2xx\tp99 2xx\t\n")
 	names := slices.Sorted(maps.Keys(s.kinds))
 	for _, name := range names {
 		k := s.kinds[name]
