@@ -95,3 +95,27 @@ func TestCancelledRendersLeakNothing(t *testing.T) {
 		t.Errorf("libvips objects after cancelled renders: %+v, before %+v; alive: %v", after, before, vips.LiveObjectTypes())
 	}
 }
+
+// Issue 10 item 8: outputs above FastEncodePixels are encoded at the
+// encoder's lowest effort (an AVIF or WebP encode cannot be interrupted,
+// so its cost is bounded up front).
+func TestLargeOutputsEncodeAtLowestEffort(t *testing.T) {
+	for _, format := range []string{"avif", "webp"} {
+		careful := renderFile(t, "photo/concert.jpg", "w:200", format)
+		fast := &RenderConfig{FastEncodePixels: 1}
+		if err := fast.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		path := testenv.Image(t, "photo/concert.jpg")
+		hdr, _ := vips.ProbeFile(path)
+		src, _ := vips.SourceFile(path)
+		o, _ := ParseString("w:200", nil)
+		res, err := fast.Render(context.Background(), Request{Source: src, Header: hdr, Options: o, Format: format})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(res.Bytes) == string(careful.Bytes) {
+			t.Errorf("%s: the same bytes at the lowest effort as at the configured one", format)
+		}
+	}
+}

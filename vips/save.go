@@ -21,6 +21,9 @@ type SaveOptions struct {
 	Effort        int  // WebP 0..6, AVIF 0..9, JXL 1..9, PNG/GIF 1..10; 0 = a tuned default
 	Lossless      bool // WebP and JPEG XL
 	NoSubsampling bool // JPEG and AVIF: keep full chroma resolution
+	// Fastest overrides Effort with the encoder's lowest effort (WebP and
+	// AVIF 0, the others 1), for outputs too large to encode carefully.
+	Fastest bool
 }
 
 // wholeImageEncoder reports the formats whose libvips saver gathers every
@@ -31,14 +34,22 @@ func wholeImageEncoder(format string) bool {
 }
 
 // Save encodes the image as format: jpeg, png, webp, avif, jxl or gif.
-// This is where libvips computes the pixels; when ctx ends first the
-// computation is killed and Save returns ctx's error.
+// This is where libvips computes the pixels. Save returns ctx's error as
+// soon as ctx ends:
 //
-// WebP, AVIF and JPEG XL are encoded from an in-memory copy of the
-// pixels: libvips 8.14's webpsave keeps a reference to its input when the
-// save fails mid-pipeline (a decoder error, a kill), which leaked the
-// whole pipeline (the loader, its source and every operation) on each
-// failed or killed save. From memory the saver cannot fail that way.
+//   - while pixels are computed, the computation is killed (libvips
+//     checks the kill flag between tiles);
+//   - WebP, AVIF and JPEG XL are encoded from an in-memory copy of the
+//     pixels by a goroutine that owns that copy. The encoders of libvips
+//     8.14 cannot be interrupted, so when ctx ends during the encode Save
+//     returns at once and the encode runs to its end in the background,
+//     holding its own reference (nothing it reads is freed under it), and
+//     its result is dropped. Callers bound that work with the encoder's
+//     effort.
+//
+// Encoding from memory also keeps libvips 8.14's webpsave from failing
+// mid-pipeline, which leaked a reference to the whole pipeline (the
+// loader, its source and every operation) on each failed or killed save.
 func (im *Image) Save(ctx context.Context, format string, o SaveOptions) ([]byte, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -56,8 +67,7 @@ func (im *Image) Save(ctx context.Context, format string, o SaveOptions) ([]byte
 	if err != nil {
 		return nil, err
 	}
-	defer mem.Close()
-	return mem.save(format, o)
+	return mem.saveDetached(ctx, format, o)
 }
 
 // killable runs compute, which makes libvips evaluate im, and kills that
@@ -101,6 +111,29 @@ func (im *Image) memory(ctx context.Context) (*Image, error) {
 	return &Image{p: out}, nil
 }
 
+type saved struct {
+	b   []byte
+	err error
+}
+
+// saveDetached encodes mem, which it owns and closes, in a goroutine of
+// its own, and returns when the encode ends or ctx does.
+func (mem *Image) saveDetached(ctx context.Context, format string, o SaveOptions) ([]byte, error) {
+	res := make(chan saved, 1) // buffered: an abandoned encode never blocks
+	go func() {
+		defer mem.Close()
+		defer LockThread()()
+		b, err := mem.save(format, o)
+		res <- saved{b, err}
+	}()
+	select {
+	case s := <-res:
+		return s.b, s.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
 func (im *Image) save(format string, o SaveOptions) ([]byte, error) {
 	const op = "vips.Save"
 	cf := C.CString(format)
@@ -110,7 +143,12 @@ func (im *Image) save(format string, o SaveOptions) ([]byte, error) {
 		optimize: cbool(o.Optimize), palette: cbool(o.Palette), effort: -1,
 		lossless: cbool(o.Lossless), subsample_off: cbool(o.NoSubsampling),
 	}
-	if o.Effort > 0 {
+	switch {
+	case o.Fastest && (format == "webp" || format == "avif"):
+		so.effort = 0
+	case o.Fastest:
+		so.effort = 1
+	case o.Effort > 0:
 		so.effort = C.int(o.Effort)
 	}
 	var buf unsafe.Pointer
