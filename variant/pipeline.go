@@ -33,8 +33,10 @@ type Result struct {
 	Width  int
 	Height int // one frame
 	// Untouched means the render neither resized, cropped, rotated nor
-	// flattened the original, and the original carries no metadata to
-	// strip: serving the original bytes instead is equivalent.
+	// flattened the original, and libvips found no metadata to strip in
+	// it. libvips does not see every metadata block (PNG tIME, JPEG APPn,
+	// GIF extensions, ...): before serving the original bytes instead, a
+	// caller must also check them (privacy.CarriesMetadata).
 	Untouched bool
 }
 
