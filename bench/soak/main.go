@@ -5,8 +5,8 @@
 // and at the end counts the libvips objects still alive. It is a benchmark,
 // not part of make test:
 //
-//	GODEBUG=cgocheck=1 nice -n 10 go run ./bench/soak -n 200000 -c 2
-//	GODEBUG=cgocheck=1 go run -race ./bench/soak -n 20000 -c 2
+//	GODEBUG=cgocheck=1 nice -n 10 go run ./bench/soak -n 200000 -c 2 -dirs testdata/images,../shared/testimages
+//	GODEBUG=cgocheck=1 go run -race ./bench/soak -n 1000 -c 2
 package main
 
 import (
@@ -35,7 +35,7 @@ func main() {
 	n := flag.Int("n", 200000, "renders")
 	conc := flag.Int("c", 2, "renders at once")
 	dirs := flag.String("dirs", "testdata/images", "comma-separated directories of input images (searched recursively)")
-	maxPixels := flag.Int64("max-input-pixels", 4_000_000, "inputs larger than this (all frames) are picked 10× less often")
+	maxPixels := flag.Int64("max-input-pixels", 100_000, "inputs larger than this (all frames) are picked 20× less often")
 	cancelled := flag.Float64("cancel", 0.1, "share of renders whose context is cancelled mid-render")
 	timedOut := flag.Float64("timeout", 0.1, "share of renders with a deadline of a few milliseconds")
 	seed := flag.Uint64("seed", 1, "random seed")
@@ -129,7 +129,7 @@ var formats []string // -formats
 // options returns random processing options with small sizes (so the soak
 // does many renders) and every resize type and gravity.
 func options(rng *rand.Rand) string {
-	w, h := 8+rng.IntN(150), 8+rng.IntN(150)
+	w, h := 8+rng.IntN(120), 8+rng.IntN(120)
 	switch rng.IntN(7) {
 	case 0:
 		return fmt.Sprintf("rs:fit:%d:%d", w, h)
@@ -151,7 +151,7 @@ func (s *soak) pick(rng *rand.Rand) input {
 	for {
 		in := s.inputs[rng.IntN(len(s.inputs))]
 		big := int64(in.header.Width)*int64(in.header.Height)*int64(in.header.Frames) > s.maxPixels
-		if !big || rng.IntN(10) == 0 {
+		if !big || rng.IntN(20) == 0 {
 			return in
 		}
 	}
