@@ -8,6 +8,7 @@ import (
 
 	"github.com/imgmgr/imgmgr"
 	"github.com/imgmgr/imgmgr/blob"
+	"github.com/imgmgr/imgmgr/privacy"
 	"github.com/imgmgr/imgmgr/variant"
 	"github.com/imgmgr/imgmgr/vips"
 )
@@ -34,7 +35,9 @@ func (s *Service) renderAndStore(ctx context.Context, im *imgmgr.Image, o varian
 	}
 	out := &rendered{body: res.Bytes, contentType: imgmgr.MIMEType(res.Format)}
 	if s.originalInstead(res, im, t, accept) {
-		if orig, err := s.readOriginal(ctx, im); err == nil {
+		// Only an original with no metadata at all may stand in for a
+		// variant (variants strip all metadata; libvips sees only some).
+		if orig, err := s.readOriginal(ctx, im); err == nil && !privacy.CarriesMetadata(im.Format, orig) {
 			out, outcome = &rendered{body: orig, contentType: im.ContentType()}, "original"
 		}
 	}

@@ -33,8 +33,10 @@ type Result struct {
 	Width  int
 	Height int // one frame
 	// Untouched means the render neither resized, cropped, rotated nor
-	// flattened the original, and the original carries no metadata to
-	// strip: serving the original bytes instead is equivalent.
+	// flattened the original, and libvips found no metadata to strip in
+	// it. libvips does not see every metadata block (PNG tIME, JPEG APPn,
+	// GIF extensions, ...): before serving the original bytes instead, a
+	// caller must also check them (privacy.CarriesMetadata).
 	Untouched bool
 }
 
@@ -70,8 +72,17 @@ func (r *render) replace(im *vips.Image, err error) error {
 }
 
 // Render runs the pipeline. ctx bounds the whole render; between steps and
-// during encoding a finished ctx stops it.
+// during encoding a finished ctx stops it, and Render returns ctx's error
+// at once (see vips.Image.Save). Render consumes req.Source whatever
+// happens: it is closed before Render returns.
 func (c *RenderConfig) Render(ctx context.Context, req Request) (*Result, error) {
+	// Every libvips call of this render runs on one OS thread, whose
+	// per-thread libvips state is released at the end.
+	defer vips.LockThread()()
+	// The source is closed on every path; load closes it early (the image
+	// it made holds its own reference). Returning before load used to leak
+	// it, and with it an open file.
+	defer req.Source.Close()
 	if !c.validated {
 		return nil, errors.New("variant: RenderConfig used before Validate")
 	}

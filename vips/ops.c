@@ -237,3 +237,37 @@ int imgmgr_live_images(void) {
 	vips_object_map((VipsSListMap2Fn) count_image, &n, NULL);
 	return n;
 }
+
+static void *count_object(void *object, void *a, void *b) {
+	imgmgr_object_counts *c = (imgmgr_object_counts *) a;
+	c->objects++;
+	if (VIPS_IS_IMAGE(object)) {
+		c->images++;
+	} else if (VIPS_IS_REGION(object)) {
+		c->regions++;
+	} else if (VIPS_IS_SOURCE(object)) {
+		c->sources++;
+	} else if (VIPS_IS_OPERATION(object)) {
+		c->operations++;
+	}
+	return NULL;
+}
+
+void imgmgr_live_objects(imgmgr_object_counts *c) {
+	memset(c, 0, sizeof(*c));
+	vips_object_map((VipsSListMap2Fn) count_object, c, NULL);
+}
+
+static void *name_object(void *object, void *a, void *b) {
+	GPtrArray *names = (GPtrArray *) a;
+	g_ptr_array_add(names, (gpointer) G_OBJECT_TYPE_NAME(object));
+	return NULL;
+}
+
+// imgmgr_live_object_types returns the type name of every live VipsObject
+// (static strings, in an array the caller frees with g_ptr_array_free).
+GPtrArray *imgmgr_live_object_types(void) {
+	GPtrArray *names = g_ptr_array_new();
+	vips_object_map((VipsSListMap2Fn) name_object, names, NULL);
+	return names;
+}

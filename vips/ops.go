@@ -6,7 +6,6 @@ package vips
 import "C"
 
 import (
-	"context"
 	"unsafe"
 )
 
@@ -106,65 +105,6 @@ func (im *Image) StripMetadata(keepICC bool, exif []byte) (*Image, error) {
 	return result("vips.StripMetadata", C.imgmgr_strip_metadata(im.p, &out, cbool(keepICC), p, C.size_t(len(exif))), out)
 }
 
-// SaveOptions tune an encoder. Zero values pick libvips' defaults where
-// noted.
-type SaveOptions struct {
-	Quality       int  // 1..100
-	Strip         bool // drop every metadata block, ICC profile included
-	Interlace     bool // progressive JPEG, interlaced PNG and GIF
-	Optimize      bool // JPEG optimised Huffman coding
-	Palette       bool // PNG palette quantisation
-	Effort        int  // WebP 0..6, AVIF 0..9, JXL 1..9, PNG/GIF 1..10; 0 = a tuned default
-	Lossless      bool // WebP and JPEG XL
-	NoSubsampling bool // JPEG and AVIF: keep full chroma resolution
-}
-
-// Save encodes the image as format: jpeg, png, webp, avif, jxl or gif.
-// This is where libvips computes the pixels; when ctx ends first the
-// computation is killed and Save returns ctx's error.
-func (im *Image) Save(ctx context.Context, format string, o SaveOptions) ([]byte, error) {
-	const op = "vips.Save"
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	done, watched := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(watched)
-		select {
-		case <-ctx.Done():
-			C.vips_image_set_kill(im.p, 1)
-		case <-done:
-		}
-	}()
-	defer func() { close(done); <-watched }()
-	b, err := im.save(format, o)
-	if err != nil && ctx.Err() != nil {
-		return nil, ctx.Err()
-	}
-	return b, err
-}
-
-func (im *Image) save(format string, o SaveOptions) ([]byte, error) {
-	const op = "vips.Save"
-	cf := C.CString(format)
-	defer C.free(unsafe.Pointer(cf))
-	so := C.imgmgr_save_opts{
-		quality: C.int(min(max(o.Quality, 1), 100)), strip: cbool(o.Strip), interlace: cbool(o.Interlace),
-		optimize: cbool(o.Optimize), palette: cbool(o.Palette), effort: -1,
-		lossless: cbool(o.Lossless), subsample_off: cbool(o.NoSubsampling),
-	}
-	if o.Effort > 0 {
-		so.effort = C.int(o.Effort)
-	}
-	var buf unsafe.Pointer
-	var n C.size_t
-	if C.imgmgr_save(im.p, cf, &so, &buf, &n) != 0 {
-		return nil, opError(op)
-	}
-	defer C.g_free(C.gpointer(buf))
-	return C.GoBytes(buf, C.int(n)), nil
-}
-
 // Fields lists the image's metadata field names.
 func (im *Image) Fields() []string {
 	names := C.vips_image_get_fields(im.p)
@@ -204,3 +144,30 @@ func (im *Image) Pixels() ([]byte, error) {
 // LiveImages counts the libvips images alive in the process, for leak
 // tests.
 func LiveImages() int { return int(C.imgmgr_live_images()) }
+
+// Objects counts the libvips objects alive in the process, by kind.
+type Objects struct {
+	All, Images, Regions, Sources, Operations int
+}
+
+// LiveObjects counts the libvips objects alive now (libvips tracks every
+// VipsObject it makes), for leak checks: after the last image is closed
+// the counts return to what they were before it was opened.
+func LiveObjects() Objects {
+	var c C.imgmgr_object_counts
+	C.imgmgr_live_objects(&c)
+	return Objects{All: int(c.objects), Images: int(c.images), Regions: int(c.regions),
+		Sources: int(c.sources), Operations: int(c.operations)}
+}
+
+// LiveObjectTypes counts the live libvips objects by GType name
+// ("VipsImage", "VipsForeignSaveWebpBuffer", ...), to name what leaked.
+func LiveObjectTypes() map[string]int {
+	a := C.imgmgr_live_object_types()
+	defer C.g_ptr_array_free(a, C.TRUE)
+	out := map[string]int{}
+	for _, p := range unsafe.Slice((**C.char)(unsafe.Pointer(a.pdata)), int(a.len)) {
+		out[C.GoString(p)]++
+	}
+	return out
+}

@@ -67,6 +67,16 @@ const char *imgmgr_get_string(VipsImage *in, const char *field);
 void *imgmgr_pixels(VipsImage *in, size_t *len);
 int imgmgr_copy_memory(VipsImage *in, VipsImage **out);
 int imgmgr_live_images(void);
+
+typedef struct {
+	int objects;    // every VipsObject
+	int images;
+	int regions;
+	int sources;
+	int operations;
+} imgmgr_object_counts;
+void imgmgr_live_objects(imgmgr_object_counts *c);
+GPtrArray *imgmgr_live_object_types(void);
 int imgmgr_avg(VipsImage *in, double *out);
 int imgmgr_getpoint(VipsImage *in, int x, int y, double *vec, int n);
 

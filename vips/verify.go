@@ -18,8 +18,10 @@ const verifySize = 64
 
 // VerifyFile decodes the first frame's pixels once (shrunk on load where
 // the format allows) and refuses truncated or corrupt data with a
-// KindUnprocessable error, code "undecodable". Call it after ProbeFile and
-// the pixel limits, never on unchecked input.
+// KindUnprocessable error, code "undecodable". A JPEG whose scan data ends
+// early is refused too, even when it ends in a well-formed EOI (see
+// jpegTruncated). Call it after ProbeFile and the pixel limits, never on
+// unchecked input.
 func VerifyFile(path string) error {
 	const op = "vips.VerifyFile"
 	if err := started(op); err != nil {
@@ -32,6 +34,11 @@ func VerifyFile(path string) error {
 	defer C.free(unsafe.Pointer(cpath))
 	if C.imgmgr_verify_file(cpath, verifySize) != 0 {
 		return decodeError(op, takeError())
+	}
+	if head, err := readHead(path); err == nil && sniff(head) == "jpeg" {
+		if msg := jpegTruncated(path, nil); msg != "" {
+			return decodeError(op, "truncated JPEG: "+msg)
+		}
 	}
 	return nil
 }
@@ -47,6 +54,11 @@ func VerifyBuffer(b []byte) error {
 	}
 	if C.imgmgr_verify_buffer(unsafe.Pointer(unsafe.SliceData(b)), C.size_t(len(b)), verifySize) != 0 {
 		return decodeError(op, takeError())
+	}
+	if sniff(b[:min(len(b), sniffLen)]) == "jpeg" {
+		if msg := jpegTruncated("", b); msg != "" {
+			return decodeError(op, "truncated JPEG: "+msg)
+		}
 	}
 	return nil
 }
