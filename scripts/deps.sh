@@ -25,7 +25,7 @@ start=$(now_ms)
 command -v go >/dev/null 2>&1 ||
 	die "Go not found (expected /usr/local/go/bin/go); install Go $(sed -n 's/^go //p' "$(dirname "$0")/../go.mod") first"
 
-wanted=(libvips-dev libvips-tools pkg-config gcc)
+wanted=(libvips-dev libjpeg-dev libvips-tools pkg-config gcc) # vips/ also links libjpeg itself (the truncation check)
 if [ "$mode" = test ]; then
 	wanted+=(redis-server clamav-daemon clamav chromium postgresql-client curl jq)
 	# The machine may already run a PostgreSQL (ours, or the user's own build):
