@@ -105,7 +105,10 @@ type Error struct {
 	// quotas, 5xx, network); RetryAfter is when, if the vendor said.
 	Retry      bool
 	RetryAfter time.Duration
-	Err        error
+	// Throttled marks the vendor's rate-limit or quota answer, whatever its
+	// status (some vendors say 400 with a code).
+	Throttled bool
+	Err       error
 }
 
 func (e *Error) Error() string {
@@ -137,5 +140,5 @@ func Retryable(err error) (bool, time.Duration) {
 // RateLimited reports whether err is the vendor's rate-limit or quota answer.
 func RateLimited(err error) bool {
 	var e *Error
-	return errors.As(err, &e) && (e.Status == 429 || e.Code == "rate_limited")
+	return errors.As(err, &e) && (e.Status == 429 || e.Throttled)
 }

@@ -93,7 +93,11 @@ func (r *Record) Request() (throttled bool) {
 func (r *Record) Refuse() { r.mu.Lock(); r.refused++; r.mu.Unlock() }
 
 // AddPurged and AddPrefetched record accepted objects.
-func (r *Record) AddPurged(objs ...string) { r.mu.Lock(); r.purged = append(r.purged, objs...); r.mu.Unlock() }
+func (r *Record) AddPurged(objs ...string) {
+	r.mu.Lock()
+	r.purged = append(r.purged, objs...)
+	r.mu.Unlock()
+}
 
 // AddPrefetched records warmed or pushed objects.
 func (r *Record) AddPrefetched(objs ...string) {
