@@ -68,7 +68,8 @@ func testCDNTaskLifecycle(t *testing.T, s meta.Store) {
 	}
 	counts, err := s.CountCDNTasks(ctx)
 	must(t, "CountCDNTasks", err)
-	want := []meta.CDNTaskCount{{"akamai", "purge_tag", meta.CDNDone, 1}, {"akamai", "purge_tag", meta.CDNSubmitted, 1}}
+	want := []meta.CDNTaskCount{{Provider: "akamai", Kind: "purge_tag", State: meta.CDNDone, N: 1},
+		{Provider: "akamai", Kind: "purge_tag", State: meta.CDNSubmitted, N: 1}}
 	if !slices.Equal(counts, want) {
 		t.Fatalf("counts %v, want %v", counts, want)
 	}
