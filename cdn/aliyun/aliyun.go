@@ -101,9 +101,10 @@ func (p *Provider) Prefetch(ctx context.Context, objs []cdn.Object) (cdn.Receipt
 // maxIDsPerQuery is how many task ids DescribeRefreshTaskById takes.
 const maxIDsPerQuery = 10
 
-// TaskStates asks DescribeRefreshTaskById, ten ids per call. Complete is
-// done, Failed failed, anything else (Pending, Refreshing) pending; an id
-// the API does not list is pending.
+// TaskStates asks DescribeRefreshTaskById, ten ids per call. The API lists
+// one entry per URL of a task: the task is done when every entry is
+// Complete, failed when one is Failed, else (Pending, Refreshing) pending;
+// an id the API does not list is pending.
 func (p *Provider) TaskStates(ctx context.Context, ids []string) (map[string]cdn.State, error) {
 	out := map[string]cdn.State{}
 	for lo := 0; lo < len(ids); lo += maxIDsPerQuery {
@@ -117,16 +118,31 @@ func (p *Provider) TaskStates(ctx context.Context, ids []string) (map[string]cdn
 		for _, id := range chunk {
 			out[id] = cdn.VendorPending
 		}
-		for _, t := range res.Tasks {
-			switch t.Status {
-			case "Complete":
-				out[t.TaskId] = cdn.VendorDone
-			case "Failed":
-				out[t.TaskId] = cdn.VendorFailed
-			}
-		}
+		out = merge(out, res.Tasks)
 	}
 	return out, nil
+}
+
+func merge(out map[string]cdn.State, tasks []struct{ TaskId, Status string }) map[string]cdn.State {
+	complete := map[string]bool{}
+	for _, t := range tasks {
+		if _, ok := complete[t.TaskId]; !ok {
+			complete[t.TaskId] = true
+		}
+		switch t.Status {
+		case "Failed":
+			out[t.TaskId] = cdn.VendorFailed
+		case "Complete":
+		default:
+			complete[t.TaskId] = false
+		}
+	}
+	for id, c := range complete {
+		if c && out[id] != cdn.VendorFailed {
+			out[id] = cdn.VendorDone
+		}
+	}
+	return out
 }
 
 func paths(objs []cdn.Object) string {
@@ -165,7 +181,8 @@ func (p *Provider) call(ctx context.Context, action string, params url.Values, o
 		return &cdn.Error{Provider: p.Name(), Op: action, Retry: true, Err: err}
 	}
 	defer resp.Body.Close()
-	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	// Task listings name every URL of a task (1,000 per refresh call).
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
 	if resp.StatusCode == http.StatusOK {
 		if err := json.Unmarshal(raw, out); err != nil {
 			return &cdn.Error{Provider: p.Name(), Op: action, Status: resp.StatusCode, Retry: true, Err: err}
