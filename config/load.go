@@ -298,7 +298,10 @@ func (c Config) Validate() error {
 			return keyErr(ch.key, "%s", ch.what)
 		}
 	}
-	return c.Server.validateAddresses()
+	if err := c.Server.validateAddresses(); err != nil {
+		return err
+	}
+	return c.CDN.validate(c.Delivery.Presets)
 }
 
 // validateAddresses checks the server's lists of addresses and its URL.
