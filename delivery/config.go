@@ -20,6 +20,7 @@ type Config struct {
 	FormatOrder          []string          // negotiation preference; default avif, webp
 	PathPrefix           string            // default "/img/"
 	PrivateTTL           time.Duration     // expiry given to private images' URLs signed without one; default 1h
+	TagHeader            string            // response header of cache tags (img-{id},imgmgr), e.g. Cache-Tag; "" = none
 
 	CacheMaxBytes int64 // variant cache cap, least recently used evicted; default 10 GiB; < 0 = no cap
 	CacheDisabled bool  // render every request and store nothing (benchmarks)
