@@ -63,7 +63,7 @@ func (c CDN) validate(presets map[string]string) error {
 	if c.Provider == "" {
 		return nil
 	}
-	if u, err := url.Parse(c.PublicBaseURL); err != nil || !isHTTP(u) || (u.Path != "" && u.Path != "/") {
+	if u, err := url.Parse(c.PublicBaseURL); err != nil || !isHTTP(u) || u.RawQuery != "" {
 		return keyErr("cdn.public_base_url", "%q is not an absolute http(s) URL like https://img.example.com", c.PublicBaseURL)
 	}
 	if strings.ContainsAny(c.TagHeader, " :\r\n") {
