@@ -71,11 +71,11 @@ func (p *Pacer) Wait(ctx context.Context, n int) error {
 func (p *Pacer) Delay(n int) time.Duration {
 	now := time.Now()
 	d := time.Duration(0)
-	for _, l := range []*rate.Limiter{p.requests, p.objects} {
+	for l, k := range map[*rate.Limiter]int{p.requests: 1, p.objects: n} {
 		if l.Limit() == rate.Inf {
 			continue
 		}
-		res := l.ReserveN(now, min(n, max(l.Burst(), 1)))
+		res := l.ReserveN(now, min(k, max(l.Burst(), 1)))
 		d = max(d, res.DelayFrom(now))
 		res.CancelAt(now)
 	}

@@ -148,18 +148,38 @@ func (r *Runner) RunOnce(ctx context.Context) int {
 			byKind[ts[i].Kind] = append(byKind[ts[i].Kind], &ts[i])
 		}
 	}
+	saved := map[string]bool{}
+	flush := func(done []*meta.CDNTask) {
+		var out []meta.CDNTask
+		for _, t := range done {
+			if !saved[t.ID] {
+				saved[t.ID] = true
+				out = append(out, *t)
+			}
+		}
+		r.save(ctx, out)
+	}
 	for _, kind := range []string{KindPurgeTag, KindPurgeURL, KindPrefetch} {
-		r.submit(ctx, kind, byKind[kind])
+		r.submit(ctx, kind, byKind[kind], flush)
 	}
 	r.poll(ctx, polls)
 	if ctx.Err() != nil {
 		return 0 // shutting down: the leases lapse and the tasks run again
 	}
-	r.save(ctx, ts)
+	rest := make([]*meta.CDNTask, len(ts))
+	for i := range ts {
+		rest[i] = &ts[i]
+	}
+	flush(rest)
 	return len(ts)
 }
 
+// save records outcomes; tasks are saved as soon as the vendor accepted
+// them, so a long round does not hold back the early ones.
 func (r *Runner) save(ctx context.Context, ts []meta.CDNTask) {
+	if len(ts) == 0 {
+		return
+	}
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	lost, err := r.store.SaveCDNTasks(sctx, ts)

@@ -133,7 +133,7 @@ type vendor interface {
 
 func coalesce(t *testing.T, srv vendor, p cdn.Provider, kind string, items []any, wantRequests int, scale float64) {
 	s := openStore(t)
-	enqueue(t, s, p.Name(), kind, items...)
+	tasks := enqueue(t, s, p.Name(), kind, items...)
 	r := newRunner(t, p, s, cdn.RunnerConfig{RateScale: scale, PollEvery: 100 * time.Millisecond})
 	start := time.Now()
 	runUntilIdle(t, r, s, 30*time.Second)
@@ -144,12 +144,31 @@ func coalesce(t *testing.T, srv vendor, p cdn.Provider, kind string, items []any
 	if got := len(srv.Purged()); got != len(items) {
 		t.Fatalf("vendor purged %d objects, want %d", got, len(items))
 	}
+	p50, p99 := latencies(t, s, tasks)
 	// Purge requests only: Requests also counts aliyun's status polls.
-	t.Logf("%s: %d tasks in %v (%.0f tasks/s), %d vendor calls (want %d purge requests)", p.Name(), len(items), el,
-		float64(len(items))/el.Seconds(), srv.Requests(), wantRequests)
+	t.Logf("%s: %d tasks in %v (%.0f tasks/s), %d vendor calls (want %d purge requests), trigger→done p50 %v p99 %v",
+		p.Name(), len(items), el.Round(time.Millisecond), float64(len(items))/el.Seconds(), srv.Requests(), wantRequests, p50, p99)
 	if p.Name() != "aliyun" && srv.Requests() != wantRequests {
 		t.Fatalf("%d vendor requests, want %d", srv.Requests(), wantRequests)
 	}
+}
+
+// latencies are the p50 and p99 of trigger→done over the tasks.
+func latencies(t *testing.T, s cdn.Store, tasks []*meta.CDNTask) (p50, p99 time.Duration) {
+	t.Helper()
+	var ds []time.Duration
+	for _, tk := range tasks {
+		got, err := s.FindCDNTask(context.Background(), tk.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ds = append(ds, got.DoneAt.Sub(got.CreatedAt))
+	}
+	sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
+	at := func(q float64) time.Duration {
+		return ds[min(len(ds)-1, int(q*float64(len(ds))))].Round(time.Millisecond)
+	}
+	return at(0.50), at(0.99)
 }
 
 // TestRetryAfter: a 429 queues the task for the vendor's Retry-After and

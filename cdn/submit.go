@@ -90,7 +90,7 @@ type outcome struct {
 // vendor's limits allow, in order; at the first refusal the rest wait
 // for a retry. A task is accepted when every request carrying its items
 // was.
-func (r *Runner) submit(ctx context.Context, kind string, tasks []*meta.CDNTask) {
+func (r *Runner) submit(ctx context.Context, kind string, tasks []*meta.CDNTask, flush func([]*meta.CDNTask)) {
 	if len(tasks) == 0 {
 		return
 	}
@@ -139,17 +139,33 @@ func (r *Runner) submit(ctx context.Context, kind string, tasks []*meta.CDNTask)
 			o.done = o.done && rc.Done
 			o.est.Estimate = max(o.est.Estimate, rc.Estimate)
 		}
+		flush(r.acceptedUpTo(tasks, ends, bad, outs, b[1]))
 	}
 	for i, t := range tasks {
 		switch {
 		case bad[i] != nil:
 			r.fail(t, fmt.Errorf("unreadable items: %w", bad[i]))
 		case ends[i] <= failedAt:
-			r.accepted(t, outs[i])
+			if t.State == meta.CDNSubmitted { // not yet marked by acceptedUpTo (no items)
+				r.accepted(t, outs[i])
+			}
 		default:
 			r.retry(t, ferr)
 		}
 	}
+}
+
+// acceptedUpTo marks accepted the tasks whose items all went out in
+// requests before item hi, and returns them (for an early save).
+func (r *Runner) acceptedUpTo(tasks []*meta.CDNTask, ends []int, bad []error, outs []outcome, hi int) []*meta.CDNTask {
+	var out []*meta.CDNTask
+	for i, t := range tasks {
+		if bad[i] == nil && ends[i] <= hi && t.State == meta.CDNSubmitted {
+			r.accepted(t, outs[i])
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 // accepted records the vendor's acceptance: done, or in progress until a
