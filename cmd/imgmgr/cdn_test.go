@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"github.com/imgmgr/imgmgr/cdn/aliyun/aliyuntest"
 	"github.com/imgmgr/imgmgr/cdn/cdntest"
 	"github.com/imgmgr/imgmgr/cdn/cloudflare/cloudflaretest"
+	"github.com/imgmgr/imgmgr/config"
 	"github.com/imgmgr/imgmgr/internal/testenv"
 )
 
@@ -144,3 +146,72 @@ func cdnEndToEnd(t *testing.T, name string) {
 		t.Fatalf("vendor purged %q, want %q among them", vendor.Purged(), want)
 	}
 }
+
+// TestCDNAdminAPI drives the admin endpoints in process against the
+// Cloudflare test server: purge by URL, tag and image, prefetch by URL,
+// task listing and lookup, the admin-only rule, the JSON errors and the
+// task gauge.
+func TestCDNAdminAPI(t *testing.T) {
+	srv := cloudflaretest.New(cloudflaretest.Options{})
+	defer srv.Close()
+	ts := startServer(t, func(c *config.Config) {
+		c.CDN.Provider, c.CDN.PublicBaseURL = "cloudflare", srv.EdgeURL()
+		c.CDN.Cloudflare.APIBase, c.CDN.Cloudflare.ZoneID, c.CDN.Cloudflare.APIToken = srv.APIBase(), "zone-1", "token-1"
+	})
+	var out struct{ Tasks []apiTask }
+	ts.doJSON("POST", "/api/v1/cdn/purge", ts.token, map[string]any{"urls": []string{"/img/a/w:10/x", srv.EdgeURL() + "/img/b/w:10/y"}}, 202, &out)
+	ts.doJSON("POST", "/api/v1/cdn/purge", ts.token, map[string]any{"tags": []string{"img-x"}}, 202, &out)
+	ts.doJSON("POST", "/api/v1/cdn/prefetch", ts.token, map[string]any{"urls": []string{"/img/c/w:10/z"}}, 202, &out)
+	if len(out.Tasks) != 1 || out.Tasks[0].Kind != "prefetch" || out.Tasks[0].State != "queued" {
+		t.Fatalf("prefetch answer %+v", out)
+	}
+	id := out.Tasks[0].ID
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var tk apiTask
+		ts.doJSON("GET", "/api/v1/cdn/tasks/"+id, ts.token, nil, 200, &tk)
+		if tk.State == "done" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("prefetch task %+v", tk)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	want := []string{srv.EdgeURL() + "/img/a/w:10/x", srv.EdgeURL() + "/img/b/w:10/y", "tag:img-x"}
+	if got := srv.Purged(); !slices.Equal(got, want) {
+		t.Fatalf("purged %q, want %q", got, want)
+	}
+	ts.doJSON("GET", "/api/v1/cdn/tasks?state=done", ts.token, nil, 200, &out)
+	if len(out.Tasks) != 3 {
+		t.Fatalf("done tasks %+v", out.Tasks)
+	}
+	for _, bad := range []map[string]any{{}, {"urls": []string{"https://elsewhere.example/x"}}, {"tags": []string{"a"}, "urls": []string{"/x"}}} {
+		resp := ts.do("POST", "/api/v1/cdn/purge", ts.token, strings.NewReader(mustJSON(bad)), map[string]string{"Content-Type": "application/json"})
+		if resp.StatusCode != 400 {
+			t.Fatalf("purge %v: %d", bad, resp.StatusCode)
+		}
+		errorCode(t, resp)
+	}
+	if resp := ts.do("GET", "/api/v1/cdn/tasks?state=bogus", ts.token, nil, nil); resp.StatusCode != 400 || errorCode(t, resp) != "invalid_state" {
+		t.Fatal("a bad state filter is not a 400 invalid_state")
+	}
+	if resp := ts.do("GET", "/api/v1/cdn/tasks/nope", ts.token, nil, nil); resp.StatusCode != 404 {
+		t.Fatalf("unknown task: %d", resp.StatusCode)
+	}
+	user := ts.newUser("alice")
+	if resp := ts.do("GET", "/api/v1/cdn/tasks", user, nil, nil); resp.StatusCode != 403 {
+		t.Fatalf("a non-admin listed tasks: %d", resp.StatusCode)
+	}
+	resp := ts.do("GET", "/metrics", "", nil, nil)
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, m := range []string{`imgmgr_cdn_tasks{kind="purge_tag",provider="cloudflare",state="done"} 1`,
+		`imgmgr_cdn_vendor_requests_total{op="purge_url",provider="cloudflare",status="ok"} 1`, `imgmgr_cdn_task_duration_seconds_count`} {
+		if !strings.Contains(string(b), m) {
+			t.Errorf("metrics lack %s", m)
+		}
+	}
+}
+
+func mustJSON(v any) string { b, _ := json.Marshal(v); return string(b) }
