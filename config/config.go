@@ -38,7 +38,7 @@ type Rate struct {
 	APIBurst           int      `json:"api_burst"`             // default 300
 	UploadsPerMinute   float64  `json:"uploads_per_minute"`    // upload requests per user or key; default 300
 	UploadsBurst       int      `json:"uploads_burst"`         // default 100
-	UploadMiBPerMinute float64  `json:"upload_mib_per_minute"` // upload bytes (MiB of Content-Length) per user or key; default 4096
+	UploadMiBPerMinute float64  `json:"upload_mib_per_minute"` // upload bytes per user or key, in MiB (of Content-Length, or as read for chunked bodies); default 4096
 	UploadMiBBurst     int      `json:"upload_mib_burst"`      // default 4096 (also the largest single request that can pass)
 	LoginPerMinute     float64  `json:"login_per_minute"`      // login attempts per client IP; default 30
 	LoginBurst         int      `json:"login_burst"`           // default 10
@@ -70,7 +70,8 @@ type Server struct {
 
 // Database selects the metadata store.
 type Database struct {
-	URL string `json:"url"` // "" = SQLite in the data dir; postgres://... = PostgreSQL
+	URL         string   `json:"url"`          // "" = SQLite in the data dir; postgres://... = PostgreSQL
+	BusyTimeout Duration `json:"busy_timeout"` // SQLite: wait for another process's lock, then 503; default 10s
 }
 
 // Storage selects the blob store.
@@ -157,7 +158,7 @@ type Auth struct {
 
 // Delivery configures variant URLs.
 type Delivery struct {
-	Keys                 []SigningKey      `json:"keys"`                   // hex key/salt pairs; first signs, all verify
+	Keys                 []SigningKey      `json:"keys"`                   // hex key/salt pairs; first signs, all verify; none (or only empty ones) = generated once into <data_dir>/signing-keys.json
 	SignatureSize        int               `json:"signature_size"`         // bytes of HMAC kept; default 32
 	AllowUnsignedPresets bool              `json:"allow_unsigned_presets"` // /img/_/pr:NAME/{id} for public images
 	Presets              map[string]string `json:"presets"`                // name -> options, e.g. "thumb": "rs:fill:320:320/q:75"
@@ -170,14 +171,21 @@ type Delivery struct {
 	DefaultPreset        string            `json:"default_preset"`         // applied before every URL's own options; "" = none
 	FormatOrder          []string          `json:"format_order"`           // negotiation preference; default ["avif","webp"]
 	PrivateTTL           Duration          `json:"private_ttl"`            // expiry of private images' URLs signed without one; default 1h
+	PrivateMaxTTL        Duration          `json:"private_max_ttl"`        // longest expiry a private image's URL may be signed with (longer: 400 expires_in_too_long); default 168h
 	Quality              map[string]int    `json:"quality"`                // per format; defaults jpeg 80, webp 79, avif 63, jxl 77
 }
 
-// SigningKey is one hex-encoded key/salt pair.
+// SigningKey is one hex-encoded key/salt pair. A pair whose key and salt
+// are both empty is a placeholder and is ignored (config.example.json ships
+// one, with a Comment on how to make a real pair).
 type SigningKey struct {
-	Key  string `json:"key"`
-	Salt string `json:"salt"`
+	Key     string `json:"key"`
+	Salt    string `json:"salt"`
+	Comment string `json:"comment,omitempty"` // free text for the operator; ignored
 }
+
+// Placeholder reports an empty pair, which stands for "none configured".
+func (k SigningKey) Placeholder() bool { return k.Key == "" && k.Salt == "" }
 
 // Log configures structured logs.
 type Log struct {
@@ -223,7 +231,8 @@ func Default() Config {
 	return Config{
 		Server: Server{Port: 8080, DataDir: "./data", ShutdownTimeout: Duration(20 * time.Second), MaxConnections: 1024,
 			MinBodyRate: 1024, BodyRateWindow: Duration(30 * time.Second), MinResponseRate: 1024},
-		Storage: Storage{Backend: "local"},
+		Database: Database{BusyTimeout: Duration(10 * time.Second)},
+		Storage:  Storage{Backend: "local"},
 		Redis: Redis{Prefix: "imgmgr:", DialTimeout: Duration(200 * time.Millisecond), OpTimeout: Duration(200 * time.Millisecond),
 			LockTTL: Duration(3 * time.Second), RenderLeaseTTL: Duration(3 * time.Second)},
 		Scan: Scan{Timeout: Duration(60 * time.Second), MaxParallel: 4},
@@ -232,7 +241,7 @@ func Default() Config {
 		Limits: Limits{MaxPixels: 50_000_000, MaxFrames: 1000, MaxTotalPixels: 500_000_000, MaxResultPixels: 50_000_000},
 		Auth:   Auth{AccessTTL: Duration(15 * time.Minute), RefreshTTL: Duration(720 * time.Hour)},
 		Delivery: Delivery{SignatureSize: 32, CacheMaxBytes: 10 << 30, RenderQueue: 64, RenderTimeout: Duration(30 * time.Second),
-			FormatOrder: []string{"avif", "webp"}, PrivateTTL: Duration(time.Hour), Quality: map[string]int{"jpeg": 80, "webp": 79, "avif": 63, "jxl": 77},
+			FormatOrder: []string{"avif", "webp"}, PrivateTTL: Duration(time.Hour), PrivateMaxTTL: Duration(7 * 24 * time.Hour), Quality: map[string]int{"jpeg": 80, "webp": 79, "avif": 63, "jxl": 77},
 			Presets: map[string]string{"thumb": "rs:fill:320:320", "card": "rs:fit:800:800", "large": "rs:fit:1920:1920"}},
 		Log: Log{Level: "info"},
 		Rate: Rate{Enabled: true, IPPerMinute: 1200, IPBurst: 300, APIPerMinute: 1200, APIBurst: 300,

@@ -255,6 +255,7 @@ func (c Config) Validate() error {
 		{c.Server.BodyRateWindow < 0, "server.body_rate_window", "must not be negative"},
 		{c.Server.MaxConnections < 0, "server.max_connections", "must not be negative"},
 		{c.Database.URL != "" && !strings.HasPrefix(c.Database.URL, "postgres://") && !strings.HasPrefix(c.Database.URL, "postgresql://") && !strings.HasPrefix(c.Database.URL, "sqlite:"), "database.url", "must be empty, sqlite:<path> or postgres://..."},
+		{c.Database.BusyTimeout < 0, "database.busy_timeout", "must not be negative"},
 		{c.Storage.Backend != "local" && c.Storage.Backend != "s3", "storage.backend", "must be local or s3"},
 		{c.Storage.Backend == "s3" && (c.Storage.S3Endpoint == "" || c.Storage.S3Bucket == ""), "storage.s3_endpoint", "s3 needs s3_endpoint and s3_bucket"},
 		{c.Redis.URL != "" && !strings.HasPrefix(c.Redis.URL, "redis://") && !strings.HasPrefix(c.Redis.URL, "rediss://") && !strings.HasPrefix(c.Redis.URL, "unix://"), "redis.url", "must be empty, redis://, rediss:// or unix://..."},
@@ -290,6 +291,7 @@ func (c Config) Validate() error {
 		{c.Delivery.RenderConcurrency < 0, "delivery.render_concurrency", "must not be negative"},
 		{c.Delivery.RenderQueue < 0, "delivery.render_queue", "must not be negative"},
 		{c.Delivery.RenderTimeout < 0, "delivery.render_timeout", "must not be negative"},
+		{c.Delivery.PrivateMaxTTL < 0 || c.Delivery.PrivateMaxTTL > 0 && c.Delivery.PrivateTTL > c.Delivery.PrivateMaxTTL, "delivery.private_max_ttl", "must not be negative nor below delivery.private_ttl"},
 		{!oneOf(c.Log.Level, "debug", "info", "warn", "error"), "log.level", "must be debug, info, warn or error"},
 		{!oneOf(c.Log.Format, "", "json", "text"), "log.format", "must be json or text"},
 	}

@@ -20,6 +20,7 @@ type Config struct {
 	FormatOrder          []string          // negotiation preference; default avif, webp
 	PathPrefix           string            // default "/img/"
 	PrivateTTL           time.Duration     // expiry given to private images' URLs signed without one; default 1h
+	PrivateMaxTTL        time.Duration     // longest expiry of a private image's URL (longer: 400 expires_in_too_long); default 7 days
 	TagHeader            string            // response header of cache tags (img-{id},imgmgr), e.g. Cache-Tag; "" = none
 
 	CacheMaxBytes int64 // variant cache cap, least recently used evicted; default 10 GiB; < 0 = no cap
@@ -43,6 +44,9 @@ func (c *Config) Validate() error {
 	}
 	if c.PrivateTTL == 0 {
 		c.PrivateTTL = time.Hour
+	}
+	if c.PrivateMaxTTL == 0 {
+		c.PrivateMaxTTL = variant.DefaultPrivateMaxTTL
 	}
 	if c.CacheMaxBytes == 0 {
 		c.CacheMaxBytes = 10 << 30
@@ -69,6 +73,8 @@ func (c *Config) Validate() error {
 		return errors.New("delivery.render_queue: must be positive")
 	case c.RenderTimeout < 0 || c.RetryAfter < 0 || c.PrivateTTL < 0:
 		return errors.New("delivery.render_timeout: must be positive")
+	case c.PrivateMaxTTL < 0 || c.PrivateTTL > c.PrivateMaxTTL:
+		return errors.New("delivery.private_max_ttl: must be positive and at least delivery.private_ttl")
 	}
 	for _, f := range c.FormatOrder {
 		if _, err := variant.ParseFormat(f); err != nil {

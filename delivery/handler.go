@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/imgmgr/imgmgr"
+	"github.com/imgmgr/imgmgr/httpapi/vary"
 	"github.com/imgmgr/imgmgr/variant"
 )
 
@@ -22,6 +23,12 @@ func (s *Service) ServeVariant(w http.ResponseWriter, r *http.Request) error {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		return imgmgr.Errorf(imgmgr.KindInvalid, "method_not_allowed", "use GET or HEAD")
 	}
+	start, cache := time.Now(), ""
+	defer func() {
+		if cache != "" {
+			s.m.latency.WithLabelValues(cache).Observe(time.Since(start).Seconds())
+		}
+	}()
 	ctx := r.Context()
 	req, err := s.parseRequest(r.URL.EscapedPath())
 	if err != nil {
@@ -38,23 +45,26 @@ func (s *Service) ServeVariant(w http.ResponseWriter, r *http.Request) error {
 	t := s.target(req, im, accept)
 	h := w.Header()
 	if t.negotiated {
-		h.Set("Vary", "Accept")
+		vary.Add(h, "Accept") // merged: CORS has added Origin
 	}
 	h.Set("ETag", `"`+t.key+`"`)
 	h.Set("Cache-Control", s.cacheControl(req.opts.Expires))
 	s.setTags(h, im)
 	s.urls.record(ctx, s, im.ID, r.URL.EscapedPath(), req.format == "")
 	if etagMatch(r.Header.Get("If-None-Match"), t.key) {
-		s.m.cache.WithLabelValues("not_modified").Inc()
+		cache = "not_modified"
+		s.m.cache.WithLabelValues(cache, t.format).Inc()
 		w.WriteHeader(http.StatusNotModified)
 		return nil
 	}
 	if body, ctype, size, ok := s.cached(ctx, t.key); ok {
 		defer body.Close()
-		s.m.cache.WithLabelValues("hit").Inc()
+		cache = "hit"
+		s.m.cache.WithLabelValues(cache, t.format).Inc()
 		return s.send(w, r, ctype, size, body)
 	}
-	s.m.cache.WithLabelValues("miss").Inc()
+	cache = "miss"
+	s.m.cache.WithLabelValues(cache, t.format).Inc()
 	if remembered { // the metadata store is down: serve the cache only
 		return &imgmgr.Error{Kind: imgmgr.KindUnavailable, Code: "database_unavailable",
 			Message: "this variant cannot be made right now; try again shortly", RetryAfter: s.cfg.RetryAfter}

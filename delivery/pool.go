@@ -39,6 +39,7 @@ type flight struct {
 var errAbandoned = errors.New("render abandoned: no client waits for it")
 
 func newPool(slots, queueCap int, timeout time.Duration, m *metrics) *pool {
+	m.queueCap.Set(float64(queueCap))
 	return &pool{flights: map[string]*flight{}, queueCap: queueCap, slots: make(chan struct{}, slots), timeout: timeout, m: m}
 }
 
@@ -58,7 +59,7 @@ func (p *pool) do(ctx context.Context, key, format string, retryAfter time.Durat
 		p.flights[key] = f
 		p.waiting++
 		p.m.queue.Set(float64(p.waiting))
-		go p.run(key, format, f, fn)
+		go p.run(key, format, f, fn, time.Now())
 	}
 	f.waiters++
 	p.mu.Unlock()
@@ -73,8 +74,10 @@ func (p *pool) do(ctx context.Context, key, format string, retryAfter time.Durat
 	}
 }
 
-func (p *pool) run(key, format string, f *flight, fn func(context.Context) (*rendered, error)) {
+// run waits for a slot, then renders; queued is when the render was queued.
+func (p *pool) run(key, format string, f *flight, fn func(context.Context) (*rendered, error), queued time.Time) {
 	p.slots <- struct{}{}
+	p.m.wait.Observe(time.Since(queued).Seconds())
 	p.mu.Lock()
 	p.waiting--
 	p.m.queue.Set(float64(p.waiting))

@@ -85,7 +85,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	}
 	presets, _ := variant.ParsePresets(cfg.Presets) // checked by Validate
 	signer, err := variant.NewSigner(variant.SignerConfig{Keys: cfg.Keys, SignatureSize: cfg.SignatureSize,
-		Prefix: cfg.PathPrefix, Presets: presets, PrivateTTL: cfg.PrivateTTL})
+		Prefix: cfg.PathPrefix, Presets: presets, PrivateTTL: cfg.PrivateTTL, PrivateMaxTTL: cfg.PrivateMaxTTL})
 	if err != nil {
 		return nil, err
 	}

@@ -23,23 +23,28 @@ type HandlerFunc func(w http.ResponseWriter, r *http.Request) error
 type metrics struct {
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
-	received prometheus.Counter
+	received *prometheus.CounterVec
 	inflight prometheus.Gauge
+	ready    *prometheus.GaugeVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
 	m := &metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "imgmgr_http_requests_total",
 			Help: "HTTP requests by route pattern and status."}, []string{"route", "status"}),
-		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "imgmgr_http_request_seconds",
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "imgmgr_http_request_duration_seconds",
 			Help: "HTTP request latency by route pattern.", Buckets: prometheus.ExponentialBuckets(0.001, 2.5, 12)}, []string{"route"}),
-		received: prometheus.NewCounter(prometheus.CounterOpts{Name: "imgmgr_http_received_bytes_total",
-			Help: "Request body bytes received."}),
+		// By route, so that upload bytes show by protocol: multipart is
+		// "POST /api/v1/images", tus is "/api/v1/uploads/" and "POST /api/v1/uploads".
+		received: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "imgmgr_http_received_bytes_total",
+			Help: "Request body bytes received by route pattern."}, []string{"route"}),
 		inflight: prometheus.NewGauge(prometheus.GaugeOpts{Name: "imgmgr_http_in_flight_requests",
 			Help: "Requests being served."}),
+		ready: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "imgmgr_readiness_check_up",
+			Help: "1 when the readiness check of a dependency (database, storage, redis, scanner) passed at the last /readyz, else 0."}, []string{"check"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.requests, m.latency, m.received, m.inflight)
+		reg.MustRegister(m.requests, m.latency, m.received, m.inflight, m.ready)
 	}
 	return m
 }
@@ -70,7 +75,7 @@ func (s *Server) adapt(route string, h HandlerFunc) http.Handler {
 				}
 			}
 			s.metrics.inflight.Dec()
-			s.metrics.received.Add(float64(body.n))
+			s.metrics.received.WithLabelValues(route).Add(float64(body.n))
 			s.metrics.requests.WithLabelValues(route, strconv.Itoa(rec.statusCode())).Inc()
 			s.metrics.latency.WithLabelValues(route).Observe(time.Since(start).Seconds())
 			if p == http.ErrAbortHandler {

@@ -1,7 +1,9 @@
 package httpapi
 
 import (
+	"bufio"
 	"net/http"
+	"strings"
 
 	"github.com/imgmgr/imgmgr"
 	"github.com/imgmgr/imgmgr/auth"
@@ -9,12 +11,14 @@ import (
 
 var errNoRoute = imgmgr.Errorf(imgmgr.KindNotFound, "no_route", "no such API route")
 
+// login takes {"username","password"} as JSON; see formTypedJSON for the
+// one other type it accepts.
 func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	var in struct {
 		Username string `json:"username"`
 		Password string `json:"password"`
 	}
-	if err := decodeJSON(r, &in); err != nil {
+	if err := decodeJSON(formTypedJSON(r), &in); err != nil {
 		return err
 	}
 	ctx, ip, lock := r.Context(), s.ClientIP(r), s.deps.Limits.Lockout
@@ -205,3 +209,50 @@ func (s *Server) deleteAPIKey(w http.ResponseWriter, r *http.Request) error {
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
+
+// formTypedJSON lets a JSON object sent as application/x-www-form-urlencoded
+// be read as JSON: `curl -d '{"username":...}'` sends that type unless told
+// otherwise, and it is how most people first try the login (issue 10, item
+// 14: the README's own example answered 415). Only a body whose first
+// non-blank byte is "{" counts; real form data (a=b&c=d) still gets 415.
+// Tokens come back in the body, never as cookies, so a cross-site form
+// that posts such a body gains nothing. Other types pass unchanged.
+func formTypedJSON(r *http.Request) *http.Request {
+	ct := strings.ToLower(strings.TrimSpace(strings.Split(r.Header.Get("Content-Type"), ";")[0]))
+	if ct != "application/x-www-form-urlencoded" || r.Body == nil {
+		return r
+	}
+	br := bufio.NewReader(r.Body)
+	r2 := r.Clone(r.Context())
+	r2.Body = readCloser{br, r.Body} // what was peeked stays readable
+	if firstNonBlank(br) == '{' {
+		r2.Header.Set("Content-Type", "application/json")
+	}
+	return r2
+}
+
+// firstNonBlank returns the first byte after leading white space without
+// consuming it (the JSON decoder skips the space anyway); 0 at the end.
+func firstNonBlank(br *bufio.Reader) byte {
+	for n := 1; n <= br.Size(); n++ {
+		b, err := br.Peek(n)
+		if len(b) < n {
+			return 0
+		}
+		if c := b[n-1]; c != ' ' && c != '\t' && c != '\r' && c != '\n' {
+			return c
+		}
+		if err != nil {
+			return 0
+		}
+	}
+	return 0
+}
+
+// readCloser reads from a buffered view of a body and closes the body.
+type readCloser struct {
+	*bufio.Reader
+	body interface{ Close() error }
+}
+
+func (rc readCloser) Close() error { return rc.body.Close() }

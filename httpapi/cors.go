@@ -3,6 +3,8 @@ package httpapi
 import (
 	"net/http"
 	"strings"
+
+	"github.com/imgmgr/imgmgr/httpapi/vary"
 )
 
 // CORS headers for browser clients, tus included.
@@ -28,7 +30,7 @@ func withCORS(origins []string, next http.Handler) http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Add("Vary", "Origin") // caches must not replay one origin's answer to another
+		vary.Add(h, "Origin") // caches must not replay one origin's answer to another
 		origin := r.Header.Get("Origin")
 		if origin == "" || !(any || allowed[origin]) {
 			next.ServeHTTP(w, r)

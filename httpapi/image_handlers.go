@@ -200,8 +200,10 @@ func (w *contentErrors) Write(b []byte) (int, error) {
 // contentDisposition names the download: the uploaded filename, quoted, or
 // in the RFC 6266 filename* form when it is not ASCII; else id.format.
 func contentDisposition(im *imgmgr.Image) string {
-	if im.Filename != "" {
-		if cd := mime.FormatMediaType("inline", map[string]string{"filename": im.Filename}); cd != "" {
+	// Cleaned again: rows stored before names were cleaned may hold
+	// bidi overrides.
+	if name := imgmgr.CleanText(im.Filename); name != "" {
+		if cd := mime.FormatMediaType("inline", map[string]string{"filename": name}); cd != "" {
 			return cd
 		}
 	}

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"strings"
 
@@ -17,7 +18,7 @@ type Limits struct {
 	PerIP     ratelimit.Limiter         // every /api request, per client IP
 	API       map[imgmgr.Role]ratelimit.Limiter
 	Uploads   map[imgmgr.Role]ratelimit.Limiter // upload requests (multipart POST, tus POST/PATCH)
-	UploadMiB map[imgmgr.Role]ratelimit.Limiter // upload bytes, in MiB of Content-Length
+	UploadMiB map[imgmgr.Role]ratelimit.Limiter // upload bytes, in MiB (of Content-Length, or as read when chunked)
 	Login     ratelimit.Limiter                 // login attempts per client IP
 	Lockout   *ratelimit.Lockout                // growing delay after failed logins per username+IP
 	Renders   ratelimit.Limiter                 // variant renders that miss the cache, per client IP
@@ -95,25 +96,71 @@ func (s *Server) apiLimited(w http.ResponseWriter, r *http.Request, p imgmgr.Pri
 
 // uploadLimited applies the upload request and byte limits to requests
 // that carry upload bytes (a POST or PATCH with a body): a bodiless tus
-// creation, a HEAD or a termination costs no upload token.
+// creation, a HEAD or a termination costs no upload token. A sized body
+// pays its MiB of Content-Length before it is read; a body of unknown
+// length (chunked) pays one MiB up front and then each MiB as it arrives
+// (meteredBody), so chunked uploads spend the budget like sized ones
+// (issue 10, item 1: they were charged 1 MiB whatever they carried).
 func (s *Server) uploadLimited(h HandlerFunc) HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		if (r.Method == http.MethodPost || r.Method == http.MethodPatch) && r.ContentLength != 0 {
-			p := principal(r)
-			key := principalKey(p)
-			if err := s.take(r.Context(), w, byRole(s.deps.Limits.Uploads, p.Role), key, 1); err != nil {
-				return err
-			}
-			mib := 1
-			if r.ContentLength > 0 {
-				mib = int((r.ContentLength + 1<<20 - 1) >> 20)
-			}
-			if err := s.take(r.Context(), w, byRole(s.deps.Limits.UploadMiB, p.Role), key, mib); err != nil {
-				return err
-			}
+		if (r.Method != http.MethodPost && r.Method != http.MethodPatch) || r.ContentLength == 0 {
+			return h(w, r)
 		}
-		return h(w, r)
+		p := principal(r)
+		key := principalKey(p)
+		if err := s.take(r.Context(), w, byRole(s.deps.Limits.Uploads, p.Role), key, 1); err != nil {
+			return err
+		}
+		bytes := byRole(s.deps.Limits.UploadMiB, p.Role)
+		mib := 1
+		if r.ContentLength > 0 {
+			mib = int((r.ContentLength + 1<<20 - 1) >> 20)
+		}
+		if err := s.take(r.Context(), w, bytes, key, mib); err != nil {
+			return err
+		}
+		if r.ContentLength > 0 || bytes == nil {
+			return h(w, r) // the server reads no more than Content-Length
+		}
+		mb := &meteredBody{ReadCloser: r.Body, paid: 1 << 20,
+			take: func(n int) error { return s.take(r.Context(), w, bytes, key, n) }}
+		r.Body = mb
+		err := h(w, r)
+		if err != nil && mb.refused != nil {
+			return mb.refused // the handler saw a broken body; the cause is the budget
+		}
+		return err
 	}
+}
+
+// meteredBody charges the byte budget for a body of unknown length as it
+// is read: whenever more has arrived than was paid for, it takes the
+// missing MiB. When the budget refuses, that Read and every later one fail
+// with the refusal (429 with Retry-After), and the bytes of that Read are
+// not handed on.
+type meteredBody struct {
+	io.ReadCloser
+	take    func(mib int) error
+	read    int64 // bytes read from the body
+	paid    int64 // bytes paid for, whole MiB
+	refused error
+}
+
+func (b *meteredBody) Read(p []byte) (int, error) {
+	if b.refused != nil {
+		return 0, b.refused
+	}
+	n, err := b.ReadCloser.Read(p)
+	b.read += int64(n)
+	if b.read > b.paid {
+		mib := int((b.read - b.paid + 1<<20 - 1) >> 20)
+		if terr := b.take(mib); terr != nil {
+			b.refused = terr
+			return 0, terr
+		}
+		b.paid += int64(mib) << 20
+	}
+	return n, err
 }
 
 // RenderGate is called by delivery before a render that missed the cache.

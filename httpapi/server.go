@@ -195,8 +195,10 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
 		if err := c.Ping(ctx); err != nil {
 			status[name], code = "unavailable", http.StatusServiceUnavailable
 			s.log.WarnContext(ctx, "readiness check failed", "component", name, "err", err)
+			s.metrics.ready.WithLabelValues(name).Set(0)
 		} else {
 			status[name] = "ok"
+			s.metrics.ready.WithLabelValues(name).Set(1)
 		}
 	}
 	writeJSON(w, code, status)

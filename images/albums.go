@@ -73,7 +73,7 @@ func (s *Service) ListTags(ctx context.Context, p imgmgr.Principal) ([]imgmgr.Ta
 }
 
 func albumName(name string) (string, error) {
-	name = strings.TrimSpace(name)
+	name = strings.TrimSpace(imgmgr.CleanText(name))
 	if name == "" || len(name) > 200 {
 		return "", imgmgr.Errorf(imgmgr.KindInvalid, "invalid_name", "album name must be 1 to 200 characters")
 	}

@@ -104,7 +104,7 @@ func (s *Service) Update(ctx context.Context, p imgmgr.Principal, id string, upd
 
 func (s *Service) checkUpdate(ctx context.Context, im *imgmgr.Image, upd *imgmgr.ImageUpdate) error {
 	if upd.Title != nil {
-		t := strings.TrimSpace(*upd.Title)
+		t := strings.TrimSpace(imgmgr.CleanText(*upd.Title))
 		if len(t) > 500 {
 			return imgmgr.Errorf(imgmgr.KindInvalid, "invalid_title", "title is longer than 500 bytes")
 		}

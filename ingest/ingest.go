@@ -11,7 +11,6 @@ import (
 	"runtime"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -123,6 +122,8 @@ type Service struct {
 	deps     Deps
 	gate     *gate
 	outcomes *prometheus.CounterVec
+	accept   *prometheus.HistogramVec // result: accepted, rejected
+	scanTime *prometheus.HistogramVec // result: clean, infected, error
 }
 
 // New validates cfg and returns a Service.
@@ -145,9 +146,23 @@ func New(cfg Config, deps Deps) (*Service, error) {
 		Name: "imgmgr_ingest_total",
 		Help: "Files through ingest by outcome: stored, deduplicated, or the rejection code.",
 	}, []string{"outcome"})
+	// The upload acceptance latency SLO reads imgmgr_ingest_duration_seconds
+	// at its 5 s bucket bound (see deploy/prometheus).
+	s.accept = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "imgmgr_ingest_duration_seconds",
+		Help:    "Time from a file's last byte received to its answer (checks, scan, store, record), by result: accepted or rejected.",
+		Buckets: []float64{.01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60},
+	}, []string{"result"})
+	s.scanTime = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "imgmgr_ingest_scan_duration_seconds",
+		Help:    "Time of one malware scan by result: clean, infected, error (scanner unreachable, busy or failing).",
+		Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+	}, []string{"result"})
 	if deps.Metrics != nil {
-		if err := deps.Metrics.Register(s.outcomes); err != nil {
-			return nil, fmt.Errorf("ingest: metrics: %w", err)
+		for _, c := range []prometheus.Collector{s.outcomes, s.accept, s.scanTime} {
+			if err := deps.Metrics.Register(c); err != nil {
+				return nil, fmt.Errorf("ingest: metrics: %w", err)
+			}
 		}
 	}
 	return s, nil
@@ -193,8 +208,9 @@ func (s *Service) IngestFile(ctx context.Context, req Request, f *os.File) (*img
 	return s.ingest(ctx, req, sp)
 }
 
-func (s *Service) ingest(ctx context.Context, req Request, sp *spooled) (*imgmgr.Image, error) {
-	req, err := normalize(req)
+func (s *Service) ingest(ctx context.Context, req Request, sp *spooled) (_ *imgmgr.Image, err error) {
+	defer s.observeAccept(time.Now(), &err)
+	req, err = normalize(req)
 	if err != nil {
 		return nil, s.reject(ctx, req, err)
 	}
@@ -214,6 +230,16 @@ func (s *Service) ingest(ctx context.Context, req Request, sp *spooled) (*imgmgr
 		return nil, s.reject(ctx, req, err)
 	}
 	return s.finishIngest(ctx, req, sp, hdr)
+}
+
+// observeAccept records the time since start under the result that *err
+// gives; the bytes are all in by then, so this is the server's own time.
+func (s *Service) observeAccept(start time.Time, err *error) {
+	result := "accepted"
+	if *err != nil {
+		result = "rejected"
+	}
+	s.accept.WithLabelValues(result).Observe(time.Since(start).Seconds())
 }
 
 // finishIngest stores and records a validated file and tells the uploader.
@@ -299,7 +325,9 @@ func (s *Service) scan(ctx context.Context, req Request, sp *spooled) error {
 	if err != nil {
 		return err
 	}
+	start := time.Now()
 	sig, err := s.deps.Scan(ctx, r)
+	s.scanTime.WithLabelValues(scanResult(sig, err)).Observe(time.Since(start).Seconds())
 	switch {
 	case err != nil && s.cfg.ScanFailOpen:
 		s.deps.Logger.WarnContext(ctx, "scan failed; storing unscanned (fail-open)", "err", err)
@@ -315,6 +343,17 @@ func (s *Service) scan(ctx context.Context, req Request, sp *spooled) error {
 	}
 	s.publish(ctx, req, imgmgr.Event{Type: imgmgr.EventScanResult, Code: "clean"})
 	return nil
+}
+
+// scanResult names the outcome of one scan for the scan latency metric.
+func scanResult(sig string, err error) string {
+	switch {
+	case err != nil:
+		return "error"
+	case sig != "":
+		return "infected"
+	}
+	return "clean"
 }
 
 // store puts the blob (unless an identical one exists) and records the row;
@@ -446,12 +485,12 @@ const (
 
 // normalize cleans and checks the descriptive fields of req.
 func normalize(req Request) (Request, error) {
-	req.Filename = cleanText(filepath.Base(strings.ReplaceAll(req.Filename, "\\", "/")))
+	req.Filename = imgmgr.CleanText(filepath.Base(strings.ReplaceAll(req.Filename, "\\", "/")))
 	if req.Filename == "." || req.Filename == "/" {
 		req.Filename = ""
 	}
 	req.Filename = truncate(req.Filename, maxFilename)
-	req.Title = strings.TrimSpace(cleanText(req.Title))
+	req.Title = strings.TrimSpace(imgmgr.CleanText(req.Title))
 	if len(req.Title) > maxTitle {
 		return req, imgmgr.Errorf(imgmgr.KindInvalid, "invalid_title", "title is longer than %d bytes", maxTitle)
 	}
@@ -473,7 +512,7 @@ func NormalizeTags(in []string) ([]string, error) {
 	out := make([]string, 0, len(in))
 	seen := map[string]bool{}
 	for _, t := range in {
-		t = strings.ToLower(strings.TrimSpace(cleanText(t)))
+		t = strings.ToLower(strings.TrimSpace(imgmgr.CleanText(t)))
 		if t == "" || seen[t] {
 			continue
 		}
@@ -495,15 +534,6 @@ func SplitTags(s string) []string {
 		return nil
 	}
 	return strings.Split(s, ",")
-}
-
-func cleanText(s string) string {
-	return strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) || r == unicode.ReplacementChar {
-			return -1
-		}
-		return r
-	}, strings.ToValidUTF8(s, ""))
 }
 
 func truncate(s string, n int) string {

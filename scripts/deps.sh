@@ -27,7 +27,7 @@ command -v go >/dev/null 2>&1 ||
 
 wanted=(libvips-dev libvips-tools pkg-config gcc)
 if [ "$mode" = test ]; then
-	wanted+=(redis-server clamav-daemon clamav chromium postgresql-client)
+	wanted+=(redis-server clamav-daemon clamav chromium postgresql-client curl jq)
 	# The machine may already run a PostgreSQL (ours, or the user's own build):
 	# then the test suite uses it and we install no server.
 	if ! listening 127.0.0.1 5432; then

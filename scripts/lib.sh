@@ -57,3 +57,28 @@ since() {
 	local d=$(($(now_ms) - $1))
 	printf '%d.%03ds' $((d / 1000)) $((d % 1000))
 }
+
+# go_binary NAME PACKAGE VERSION prints the path of a Go program built once
+# with `go install PACKAGE@VERSION` from the module proxy and cached as
+# NAME-VERSION under $IMGMGR_BIN_CACHE (default ~/.cache/imgmgr/bin; set it
+# to keep the binaries elsewhere). Later calls find it and build nothing.
+# Its stdout is captured, so everything else it says goes to stderr. A
+# failed build leaves nothing in the cache.
+go_binary() {
+	local name=$1 pkg=$2 version=$3
+	local cache=${IMGMGR_BIN_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/imgmgr/bin}
+	local bin=$cache/$name-$version
+	if [ ! -x "$bin" ]; then
+		note "building $name $version once with go install (minutes; cached in $cache)" >&2
+		mkdir -p "$cache" >&2
+		local tmp
+		tmp=$(mktemp -d)
+		if ! GOBIN=$tmp go install "$pkg@$version" >&2; then
+			rm -rf "$tmp"
+			die "go install $pkg@$version failed"
+		fi
+		mv "$tmp/$name" "$bin" >&2
+		rmdir "$tmp" >&2
+	fi
+	echo "$bin"
+}

@@ -17,18 +17,23 @@
 #   Redis       127.0.0.1:6379  nothing kept on disk
 #   clamd       127.0.0.1:3310  signature database = one custom EICAR signature (no downloads)
 #   MinIO       127.0.0.1:9000  only when a test uses testenv.S3Server (or IMGMGR_WITH_S3=1)
+#   promtool    no port: the Prometheus rule checker the deploy/prometheus tests run
+#
+# MinIO and promtool are built once from the Go module proxy and cached under
+# $IMGMGR_BIN_CACHE (default ~/.cache/imgmgr/bin); IMGMGR_MINIO_VERSION and
+# IMGMGR_PROMTOOL_VERSION pick other versions.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 state=${IMGMGR_SERVICES_DIR:-/tmp/imgmgr-services-$(id -u)}
-bin_cache=${IMGMGR_BIN_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/imgmgr/bin}
 env_file=${IMGMGR_TEST_ENV_FILE:-$root/.cache/test-env}
 pg_port=${IMGMGR_PG_PORT:-5432}
 redis_port=${IMGMGR_REDIS_PORT:-6379}
 clamd_port=${IMGMGR_CLAMD_PORT:-3310}
 s3_port=${IMGMGR_S3_PORT:-9000}
 minio_version=${IMGMGR_MINIO_VERSION:-v0.0.0-20260212201848-7aac2a2c5b7c}
+promtool_version=${IMGMGR_PROMTOOL_VERSION:-v0.316.0}
 s3_user=imgmgrtest
 s3_secret=imgmgrtestsecret
 s3_bucket=imgmgr-test
@@ -306,20 +311,7 @@ s3_wanted() {
 }
 
 # minio_binary prints the path of the cached MinIO binary, building it once.
-# Its stdout is captured, so everything else it says goes to stderr.
-minio_binary() {
-	local bin=$bin_cache/minio-$minio_version
-	if [ ! -x "$bin" ]; then
-		note "building MinIO $minio_version once (a few minutes; cached in $bin_cache)" >&2
-		mkdir -p "$bin_cache"
-		local tmp
-		tmp=$(mktemp -d)
-		GOBIN=$tmp go install "github.com/minio/minio@$minio_version" >&2
-		mv "$tmp/minio" "$bin" >&2
-		rmdir "$tmp" >&2
-	fi
-	echo "$bin"
-}
+minio_binary() { go_binary minio github.com/minio/minio "$minio_version"; }
 
 minio_up() {
 	section "MinIO (S3)"
@@ -353,6 +345,28 @@ minio_up() {
 	} >>"$env_tmp"
 }
 
+# ------------------------------------------------------------------ promtool
+
+# promtool_up finds promtool for the rule tests of deploy/prometheus
+# (IMGMGR_TEST_PROMTOOL as given, else built once from the module proxy and
+# cached like MinIO) and names it in the env file.
+promtool_up() {
+	section "promtool (Prometheus rule tests)"
+	[ -d "$root/deploy/prometheus" ] || {
+		note "skipped: no deploy/prometheus"
+		return
+	}
+	local bin=${IMGMGR_TEST_PROMTOOL:-}
+	if [ -z "$bin" ]; then
+		bin=$(go_binary promtool github.com/prometheus/prometheus/cmd/promtool "$promtool_version")
+	fi
+	# A go-installed promtool reports no version of its own: the cached
+	# file's name carries it.
+	"$bin" --version >/dev/null 2>&1 || die "promtool at $bin does not run"
+	note "ok: $bin"
+	echo "export IMGMGR_TEST_PROMTOOL='$bin'" >>"$env_tmp"
+}
+
 # ------------------------------------------------------------------- actions
 
 # lock serialises runs from several checkouts at once (they share the
@@ -383,6 +397,7 @@ start_all() {
 	redis_up
 	clamd_up
 	minio_up
+	promtool_up
 	if command -v chromium >/dev/null 2>&1; then
 		echo "export IMGMGR_TEST_CHROMIUM='$(command -v chromium)'" >>"$env_tmp"
 	fi

@@ -166,7 +166,7 @@ func (m *Multipart) field(part *multipart.Part, name string, req *ingest.Request
 
 func (m *Multipart) file(ctx context.Context, req ingest.Request, part *multipart.Part, size int64) Result {
 	defer part.Close()
-	req.Filename = part.FileName()
+	req.Filename = imgmgr.CleanText(part.FileName()) // ingest cleans it too; events and results echo it
 	var body io.Reader = partReader{part}
 	if m.events != nil && req.UploadID != "" {
 		body = &progressReader{r: body, ctx: ctx, events: m.events, every: m.cfg.ProgressEvery,
@@ -185,10 +185,11 @@ func failed(filename, uploadID string, err error) Result {
 }
 
 // stopsStream reports whether reading further parts is pointless or
-// unwanted: the stream broke, or a file was too large (stop reading).
+// unwanted: the stream broke, a file was too large, or the body ran out
+// of rate-limit budget (stop reading).
 func stopsStream(err error) bool {
-	c := imgmgr.CodeOf(err)
-	return c == "upload_interrupted" || c == "invalid_multipart" || imgmgr.KindOf(err) == imgmgr.KindTooLarge
+	c, k := imgmgr.CodeOf(err), imgmgr.KindOf(err)
+	return c == "upload_interrupted" || c == "invalid_multipart" || k == imgmgr.KindTooLarge || k == imgmgr.KindRateLimited
 }
 
 // finish returns nil when a file was stored, else the error to answer with.
@@ -207,7 +208,14 @@ func (resp *Response) finish() error {
 	return resp.Results[0].err
 }
 
+// brokenStream is a malformed or truncated body (400), except that an
+// *imgmgr.Error of the request body itself (the upload byte budget ran
+// out: 429) is kept as it is.
 func brokenStream(err error) error {
+	var e *imgmgr.Error
+	if errors.As(err, &e) {
+		return err
+	}
 	return &imgmgr.Error{Kind: imgmgr.KindInvalid, Code: "invalid_multipart", Message: "the multipart body is malformed or truncated", Err: err}
 }
 

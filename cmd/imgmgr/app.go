@@ -74,7 +74,7 @@ func openMeta(ctx context.Context, cfg config.Config, log *slog.Logger) (meta.St
 		if path == "" {
 			path = filepath.Join(cfg.Server.DataDir, "imgmgr.db")
 		}
-		s, err := sqlite.Open(ctx, path)
+		s, err := sqlite.OpenWith(ctx, path, sqlite.Options{BusyTimeout: cfg.Database.BusyTimeout.D()})
 		if err != nil {
 			return nil, dependencyError("database.url", fmt.Errorf("sqlite %s: %w", path, cause(err)))
 		}
@@ -88,6 +88,7 @@ func openMeta(ctx context.Context, cfg config.Config, log *slog.Logger) (meta.St
 // config key of the part that failed (never a nil app with a deferred close:
 // that was a nil-pointer panic on every start-up failure).
 func build(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *app, err error) {
+	started := time.Now()
 	a := &app{cfg: cfg, log: log, reg: observe.NewRegistry()}
 	defer func() {
 		if err != nil {
@@ -97,6 +98,7 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *app, er
 	if err := os.MkdirAll(cfg.Server.DataDir, 0o750); err != nil {
 		return nil, dependencyError("server.data_dir", err)
 	}
+	a.sweepTemp(started)
 	if a.meta, err = openMeta(ctx, cfg, log); err != nil {
 		return nil, err
 	}
@@ -108,6 +110,9 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *app, er
 		return nil, fmt.Errorf("vips: %w", err)
 	}
 	log.Info("vips: libvips ready", "version", vips.Version())
+	if err := observe.RegisterBuildInfo(a.reg, version, vips.Version()); err != nil {
+		return nil, fmt.Errorf("metrics: %w", err)
+	}
 	key, err := jwtKey(cfg)
 	if err != nil {
 		return nil, err

@@ -11,12 +11,23 @@ import (
 	"github.com/imgmgr/imgmgr/config"
 )
 
-// signingKeys returns delivery.keys, or the pair kept in
-// <data_dir>/signing-keys.json, generated on the first start. Replicas must
-// share configured keys; a generated pair suits a single node.
+// signingKeys returns delivery.keys (empty placeholder pairs left out), or
+// when there are none the pair kept in <data_dir>/signing-keys.json,
+// generated on the first start and kept across restarts so signed URLs stay
+// valid. Replicas must share one pair: configure it, or share the data dir's
+// file.
 func signingKeys(cfg config.Config) ([]config.SigningKey, error) {
-	if len(cfg.Delivery.Keys) > 0 {
+	var configured []config.SigningKey
+	for _, k := range cfg.Delivery.Keys {
+		if !k.Placeholder() {
+			configured = append(configured, k)
+		}
+	}
+	if len(configured) > 0 {
 		for i, k := range cfg.Delivery.Keys {
+			if k.Placeholder() {
+				continue
+			}
 			if _, err := hex.DecodeString(k.Key); err != nil || k.Key == "" {
 				return nil, &config.Error{Key: fmt.Sprintf("delivery.keys[%d].key", i), Err: fmt.Errorf("must be hex")}
 			}
@@ -24,7 +35,7 @@ func signingKeys(cfg config.Config) ([]config.SigningKey, error) {
 				return nil, &config.Error{Key: fmt.Sprintf("delivery.keys[%d].salt", i), Err: fmt.Errorf("must be hex")}
 			}
 		}
-		return cfg.Delivery.Keys, nil
+		return configured, nil
 	}
 	path := filepath.Join(cfg.Server.DataDir, "signing-keys.json")
 	if b, err := os.ReadFile(path); err == nil {

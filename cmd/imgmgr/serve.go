@@ -11,8 +11,6 @@ import (
 	"strconv"
 	"time"
 
-	"golang.org/x/net/netutil"
-
 	"github.com/imgmgr/imgmgr/config"
 	"github.com/imgmgr/imgmgr/observe"
 )
@@ -38,7 +36,7 @@ func serve(ctx context.Context, cfg config.Config, stdout io.Writer, getenv func
 	if err != nil {
 		return err
 	}
-	srv := httpServer(a.handler, log)
+	srv := httpServer(a.handler, log, ln)
 	log.Info("http: listening", "addr", ln.Addr().String(), "max_connections", cfg.Server.MaxConnections)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -66,28 +64,35 @@ func serve(ctx context.Context, cfg config.Config, stdout io.Writer, getenv func
 }
 
 // listen opens the server's socket, capped at server.max_connections open
-// connections (0 = no cap): past the cap new connections wait in the
-// kernel's accept queue until one closes.
+// connections (0 = no cap): at the cap an idle keep-alive connection is
+// closed to make room, and when none is idle new connections wait in the
+// kernel's accept queue until one closes (see connLimiter).
 func listen(cfg config.Config) (net.Listener, error) {
 	ln, err := net.Listen("tcp", net.JoinHostPort(cfg.Server.Host, strconv.Itoa(cfg.Server.Port)))
 	if err != nil {
 		return nil, fmt.Errorf("server.port: %w", err)
 	}
 	if n := cfg.Server.MaxConnections; n > 0 {
-		ln = netutil.LimitListener(ln, n)
+		return newConnLimiter(ln, n), nil
 	}
 	return ln, nil
 }
 
-// httpServer is the HTTP server around h. Request bodies have no overall
-// deadline (large uploads are slow); headers must arrive within 10s. The
-// server's own complaints (TLS, bad requests) go to the structured log.
-func httpServer(h http.Handler, log *slog.Logger) *http.Server {
-	return &http.Server{
+// httpServer is the HTTP server around h that will serve ln. Request
+// bodies have no overall deadline (large uploads are slow); headers must
+// arrive within 10s. The server's own complaints (TLS, bad requests) go to
+// the structured log. When ln caps connections, the server tells it which
+// are idle, so it can shed those first.
+func httpServer(h http.Handler, log *slog.Logger, ln net.Listener) *http.Server {
+	srv := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	if l, ok := ln.(*connLimiter); ok {
+		srv.ConnState = l.track
+	}
+	return srv
 }

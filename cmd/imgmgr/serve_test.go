@@ -17,50 +17,110 @@ import (
 	"github.com/imgmgr/imgmgr/config"
 )
 
-// Regression: server.max_connections (default 1024) was declared and
-// validated but the listener was never capped, so a flood of connections
-// had no bound. With a cap of 1, a second connection is not served while
-// the first is open, and is served once it closes.
-func TestMaxConnectionsCapsTheListener(t *testing.T) {
+// startCapped serves h on 127.0.0.1 with server.max_connections = max,
+// through the same listener and server set-up as serve.
+func startCapped(t *testing.T, max int, h http.Handler) string {
+	t.Helper()
 	cfg := config.Default()
-	cfg.Server.Host, cfg.Server.Port, cfg.Server.MaxConnections = "127.0.0.1", 0, 1
+	cfg.Server.Host, cfg.Server.Port, cfg.Server.MaxConnections = "127.0.0.1", 0, max
 	ln, err := listen(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httpServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }),
-		slog.New(slog.DiscardHandler))
+	srv := httpServer(h, slog.New(slog.DiscardHandler), ln)
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
+	return ln.Addr().String()
+}
 
-	first := dialAndGet(t, ln.Addr().String())
-	if _, err := http.ReadResponse(bufio.NewReader(first), nil); err != nil {
-		t.Fatalf("first connection: %v", err)
-	}
-	second := dialAndGet(t, ln.Addr().String())
+// Regression: server.max_connections (default 1024) was declared and
+// validated but the listener was never capped, so a flood of connections
+// had no bound. With a cap of 1, a second connection is not served while
+// the first has a request in flight, and is served once that ends.
+func TestMaxConnectionsCapsTheListener(t *testing.T) {
+	release := make(chan struct{})
+	addr := startCapped(t, 1, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow" {
+			<-release
+		}
+		io.WriteString(w, "ok")
+	}))
+	first := dial(t, addr)
+	get(t, first, "/slow")
+	second := dial(t, addr)
+	get(t, second, "/")
 	second.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
 	br := bufio.NewReader(second)
 	if _, err := http.ReadResponse(br, nil); !errors.Is(err, os.ErrDeadlineExceeded) {
-		t.Fatalf("second connection served beyond a cap of 1 (err %v)", err)
+		t.Fatalf("second connection served beyond a cap of 1 while the first is busy (err %v)", err)
 	}
-	first.Close()
+	close(release)
+	if _, err := http.ReadResponse(bufio.NewReader(first), nil); err != nil {
+		t.Fatalf("first connection: %v", err)
+	}
 	second.SetReadDeadline(time.Now().Add(30 * time.Second))
 	if _, err := http.ReadResponse(br, nil); err != nil {
-		t.Fatalf("second connection after the first closed: %v", err)
+		t.Fatalf("second connection after the first finished: %v", err)
 	}
 }
 
-func dialAndGet(t *testing.T, addr string) net.Conn {
+// Regression (issue 10, item 13): at the cap, idle keep-alive connections
+// held every slot until their IdleTimeout (120 s), so with 2,000 idle
+// sockets open a real request waited for a slot. Now the longest-idle
+// connection is closed to make room: with a cap of 3 and three idle
+// keep-alive connections, a fourth client is served, and the oldest idle
+// connection is the one closed.
+func TestMaxConnectionsShedsIdleKeepAlives(t *testing.T) {
+	addr := startCapped(t, 3, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
+	var idle []*bufio.Reader
+	var conns []net.Conn
+	for range 3 {
+		c := dial(t, addr)
+		get(t, c, "/")
+		br := bufio.NewReader(c)
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		conns, idle = append(conns, c), append(idle, br)
+		time.Sleep(10 * time.Millisecond) // distinct idle-since times: the first is the oldest
+	}
+	fourth := dial(t, addr)
+	get(t, fourth, "/")
+	fourth.SetReadDeadline(time.Now().Add(30 * time.Second)) // far below the 120 s IdleTimeout
+	if _, err := http.ReadResponse(bufio.NewReader(fourth), nil); err != nil {
+		t.Fatalf("a new client at the cap, with every slot idle: %v", err)
+	}
+	conns[0].SetReadDeadline(time.Now().Add(30 * time.Second))
+	if _, err := idle[0].ReadByte(); !errors.Is(err, io.EOF) {
+		t.Fatalf("the oldest idle connection was not closed: %v", err)
+	}
+	for i := 1; i < 3; i++ { // the others kept their slots
+		get(t, conns[i], "/")
+		conns[i].SetReadDeadline(time.Now().Add(30 * time.Second))
+		if _, err := http.ReadResponse(idle[i], nil); err != nil {
+			t.Fatalf("idle connection %d after the shedding: %v", i, err)
+		}
+	}
+}
+
+func dial(t *testing.T, addr string) net.Conn {
 	t.Helper()
 	c, err := (&net.Dialer{}).DialContext(context.Background(), "tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
-	if _, err := io.WriteString(c, "GET / HTTP/1.1\r\nHost: test\r\n\r\n"); err != nil {
+	return c
+}
+
+func get(t *testing.T, c net.Conn, path string) {
+	t.Helper()
+	if _, err := io.WriteString(c, "GET "+path+" HTTP/1.1\r\nHost: test\r\n\r\n"); err != nil {
 		t.Fatal(err)
 	}
-	return c
 }
 
 // Regression (issue 10 item 2): clients that GET a large original with a
@@ -82,7 +142,7 @@ func TestStalledReadersDoNotHoldTheConnectionCap(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httpServer(ts.app.handler, slog.New(slog.DiscardHandler))
+	srv := httpServer(ts.app.handler, slog.New(slog.DiscardHandler), ln)
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
 	addr := ln.Addr().String()

@@ -32,7 +32,7 @@ func signCmd(ctx context.Context, cfg config.Config, args []string, expiresIn ti
 		vk[i] = variant.Key{Key: k.Key, Salt: k.Salt}
 	}
 	signer, err := variant.NewSigner(variant.SignerConfig{Keys: vk, SignatureSize: cfg.Delivery.SignatureSize,
-		Presets: presets, PrivateTTL: cfg.Delivery.PrivateTTL.D()})
+		Presets: presets, PrivateTTL: cfg.Delivery.PrivateTTL.D(), PrivateMaxTTL: cfg.Delivery.PrivateMaxTTL.D()})
 	if err != nil {
 		return err
 	}

@@ -34,8 +34,9 @@ func (a *app) openDelivery(gate func(*http.Request) error, flights delivery.Flig
 	svc, err := delivery.New(delivery.Config{
 		Keys: vk, SignatureSize: d.SignatureSize, AllowUnsignedPresets: d.AllowUnsignedPresets,
 		Presets: d.Presets, DefaultPreset: d.DefaultPreset, EagerPresets: d.EagerPresets, FormatOrder: d.FormatOrder,
-		PrivateTTL: d.PrivateTTL.D(), TagHeader: a.tagHeader(), CacheMaxBytes: d.CacheMaxBytes, RenderConcurrency: d.RenderConcurrency,
-		RenderQueue: d.RenderQueue, RenderTimeout: d.RenderTimeout.D(),
+		PrivateTTL: d.PrivateTTL.D(), PrivateMaxTTL: d.PrivateMaxTTL.D(), TagHeader: a.tagHeader(), CacheMaxBytes: d.CacheMaxBytes,
+		RenderConcurrency: d.RenderConcurrency,
+		RenderQueue:       d.RenderQueue, RenderTimeout: d.RenderTimeout.D(),
 		Render: variant.RenderConfig{Quality: d.Quality, MaxResultPixels: cfg.Limits.MaxResultPixels, MaxFrames: cfg.Limits.MaxFrames},
 	}, delivery.Deps{Images: a.meta, Variants: a.meta, Blobs: a.blobs, Jobs: runner, RenderGate: gate, Flights: flights,
 		URLs: a.variantURLs(), Metrics: a.reg, Logger: a.log})

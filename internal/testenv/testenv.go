@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -149,4 +150,16 @@ func ReadImage(t testing.TB, rel string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// Tool returns the path of a command-line program a test runs (curl, jq),
+// skipping the test when it is not installed (failing under CI=true;
+// scripts/deps.sh test installs it).
+func Tool(t testing.TB, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		missing(t, name)
+	}
+	return p
 }

@@ -58,6 +58,7 @@ func Run(t *testing.T, open func(t *testing.T) meta.Store) {
 		{"CDNConcurrentClaim", testCDNConcurrentClaim},
 		{"VariantURLs", testVariantURLs},
 		{"ConcurrentWrites", testConcurrentWrites},
+		{"ClosedIsUnavailable", testClosedIsUnavailable},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -154,4 +155,18 @@ func ptr[T any](v T) *T { return &v }
 // randomSHA returns a fresh hex SHA-256.
 func randomSHA() string {
 	return fmt.Sprintf("%x", sha256.Sum256([]byte(uuid.NewString())))
+}
+
+// testClosedIsUnavailable: a closed store (a pool shut down under a
+// request) answers KindUnavailable, never Internal (issue 10, item 3).
+func testClosedIsUnavailable(t *testing.T, s meta.Store) {
+	ctx := context.Background()
+	if err := s.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	_, err := s.FindUserByUsername(ctx, "nobody")
+	wantKind(t, "FindUserByUsername on a closed store", err, imgmgr.KindUnavailable)
+	err = s.CreateUser(ctx, &imgmgr.User{Username: "late", PasswordHash: "x"})
+	wantKind(t, "CreateUser on a closed store", err, imgmgr.KindUnavailable)
+	wantKind(t, "Ping on a closed store", s.Ping(ctx), imgmgr.KindUnavailable)
 }

@@ -12,6 +12,7 @@ import (
 	"embed"
 	"errors"
 	"io/fs"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -81,13 +82,39 @@ func Dialect() sqldb.Dialect {
 func classify(err error) sqldb.ErrorClass {
 	var e *pgconn.PgError
 	if !errors.As(err, &e) {
+		if connectionLost(err) {
+			return sqldb.ErrUnavailable
+		}
 		return sqldb.ErrOther
 	}
-	switch e.Code {
-	case "23505": // unique_violation
+	switch {
+	case e.Code == "23505": // unique_violation
 		return sqldb.ErrUnique
-	case "23503": // foreign_key_violation
+	case e.Code == "23503": // foreign_key_violation
 		return sqldb.ErrForeignKey
+	case unavailableCode(e.Code):
+		return sqldb.ErrUnavailable
+	}
+	if connectionLost(err) { // e.g. a connect refused with 55000 "not currently accepting connections"
+		return sqldb.ErrUnavailable
 	}
 	return sqldb.ErrOther
+}
+
+// unavailableCode reports the SQLSTATEs of a server that cannot serve now
+// rather than of a bad query: connection exceptions (class 08),
+// insufficient resources (class 53: too many connections 53300, out of
+// memory, disk full), operator intervention (57P01 admin shutdown, 57P02
+// crash shutdown, 57P03 cannot connect now, 57P04 database dropped, 57P05
+// idle session timeout) and query_canceled 57014 (statement timeout).
+func unavailableCode(code string) bool {
+	return strings.HasPrefix(code, "08") || strings.HasPrefix(code, "53") ||
+		strings.HasPrefix(code, "57P") || code == "57014"
+}
+
+// connectionLost recognises pgx's own errors for a connection that could
+// not be made or broke: a failed connect, a closed connection, a timeout.
+func connectionLost(err error) bool {
+	var ce *pgconn.ConnectError
+	return errors.As(err, &ce) || pgconn.Timeout(err) || strings.Contains(err.Error(), "conn closed")
 }

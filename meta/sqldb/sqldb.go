@@ -29,9 +29,10 @@ import (
 type ErrorClass int
 
 const (
-	ErrOther      ErrorClass = iota
-	ErrUnique                // unique or primary key violation
-	ErrForeignKey            // foreign key violation
+	ErrOther       ErrorClass = iota
+	ErrUnique                 // unique or primary key violation
+	ErrForeignKey             // foreign key violation
+	ErrUnavailable            // the database cannot be reached or cannot serve now (retry later)
 )
 
 // Dialect is what differs between the SQL databases.
@@ -52,7 +53,10 @@ type Dialect struct {
 	// Day is an SQL expression of the UTC day ("YYYY-MM-DD") of the time
 	// column it is given, e.g. "substr(%s, 1, 10)".
 	Day string
-	// Classify recognises constraint violations in driver errors.
+	// Classify recognises constraint violations and the dialect's own
+	// signs of an unavailable database (SQLSTATEs, busy codes) in driver
+	// errors; the network and pool failures every driver shares are
+	// recognised by the core (see unavailable).
 	Classify func(error) ErrorClass
 	// Migrations holds the files NNNN_name.sql (at its root), applied in
 	// order, each once.
@@ -85,7 +89,7 @@ func New(ctx context.Context, w, r *sql.DB, d Dialect) (*DB, error) {
 // Ping checks the database answers.
 func (db *DB) Ping(ctx context.Context) error {
 	if err := db.r.PingContext(ctx); err != nil {
-		return &imgmgr.Error{Kind: imgmgr.KindUnavailable, Code: "database_unavailable", Op: "meta.Ping", Err: err}
+		return Unavailable("meta.Ping", err)
 	}
 	return nil
 }
@@ -153,7 +157,9 @@ func (db *DB) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 
 // fail turns err into the *imgmgr.Error that a method returns: errors
 // that already are *imgmgr.Error keep their kind, constraint violations
-// become Conflict or Invalid, anything else is internal.
+// become Conflict or Invalid, an unreachable or overloaded database is
+// Unavailable (503 with Retry-After, code database_unavailable), anything
+// else is internal.
 func (db *DB) fail(op string, err error) error {
 	if err == nil {
 		return nil
@@ -167,6 +173,11 @@ func (db *DB) fail(op string, err error) error {
 		return &imgmgr.Error{Kind: imgmgr.KindConflict, Code: "conflict", Op: op, Message: "already exists", Err: err}
 	case ErrForeignKey:
 		return &imgmgr.Error{Kind: imgmgr.KindInvalid, Code: "invalid_reference", Op: op, Message: "refers to a missing row", Err: err}
+	case ErrUnavailable:
+		return Unavailable(op, err)
+	}
+	if unavailable(err) {
+		return Unavailable(op, err)
 	}
 	return imgmgr.Internal(op, err)
 }

@@ -37,18 +37,35 @@ type Store struct {
 
 var _ meta.Store = (*Store)(nil)
 
-// busyTimeout is how long a connection waits for a lock held by another
-// process (this process's writers already queue on the writer pool).
-const busyTimeout = 10 * time.Second
+// DefaultBusyTimeout is how long a connection waits for a lock held by
+// another process (this process's writers already queue on the writer
+// pool) unless Options say otherwise.
+const DefaultBusyTimeout = 10 * time.Second
+
+// Options tune Open. Zero fields take defaults.
+type Options struct {
+	// BusyTimeout is how long a statement waits for a lock another process
+	// holds before it fails; the failure is Unavailable (503 with
+	// Retry-After). Default DefaultBusyTimeout.
+	BusyTimeout time.Duration
+}
 
 // Open opens (creating if needed) the database file at path and migrates
-// its schema.
+// its schema, with default Options.
 func Open(ctx context.Context, path string) (*Store, error) {
+	return OpenWith(ctx, path, Options{})
+}
+
+// OpenWith is Open with Options.
+func OpenWith(ctx context.Context, path string, o Options) (*Store, error) {
 	const op = "sqlite.Open"
 	if path == "" {
 		return nil, imgmgr.Wrap(op, imgmgr.Errorf(imgmgr.KindInvalid, "invalid_config", "database path is empty"))
 	}
-	w, err := openPool(path, url.Values{
+	if o.BusyTimeout <= 0 {
+		o.BusyTimeout = DefaultBusyTimeout
+	}
+	w, err := openPool(path, o, url.Values{
 		"_txlock": {"immediate"},
 		"_pragma": {"journal_mode(WAL)", "synchronous(NORMAL)"},
 	}, 1)
@@ -60,7 +77,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		w.Close()
 		return nil, imgmgr.Internal(op, err)
 	}
-	r, err := openPool(path, url.Values{"_query_only": {"1"}}, max(4, runtime.GOMAXPROCS(0)))
+	r, err := openPool(path, o, url.Values{"_query_only": {"1"}}, max(4, runtime.GOMAXPROCS(0)))
 	if err != nil {
 		w.Close()
 		return nil, imgmgr.Internal(op, err)
@@ -74,10 +91,10 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	return &Store{DB: db}, nil
 }
 
-func openPool(path string, extra url.Values, conns int) (*sql.DB, error) {
+func openPool(path string, o Options, extra url.Values, conns int) (*sql.DB, error) {
 	q := url.Values{
 		"_pragma": {
-			"busy_timeout(" + strconv.Itoa(int(busyTimeout/time.Millisecond)) + ")",
+			"busy_timeout(" + strconv.Itoa(int(o.BusyTimeout/time.Millisecond)) + ")",
 			"foreign_keys(1)",
 		},
 	}
@@ -121,6 +138,13 @@ func classify(err error) sqldb.ErrorClass {
 		return sqldb.ErrUnique
 	case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
 		return sqldb.ErrForeignKey
+	}
+	// Busy past busy_timeout (another process holds the lock) or locked
+	// within a shared cache, in every extended form (SQLITE_BUSY_SNAPSHOT,
+	// ...): the database cannot serve now, which is a 503, not a 500.
+	switch e.Code() & 0xff {
+	case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
+		return sqldb.ErrUnavailable
 	}
 	return sqldb.ErrOther
 }

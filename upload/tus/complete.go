@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"time"
 
 	"github.com/imgmgr/imgmgr"
 	"github.com/imgmgr/imgmgr/upload/staging"
@@ -51,6 +52,7 @@ func (h *Handler) complete(ctx context.Context, u staging.Upload, p imgmgr.Princ
 	}
 	h.forget(u)
 	h.metrics.count("completed")
+	h.metrics.duration.Observe(time.Since(u.CreatedAt).Seconds())
 	for _, part := range u.Parts {
 		h.deletePart(ctx, part)
 	}

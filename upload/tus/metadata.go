@@ -67,12 +67,12 @@ func (md *Metadata) fill(v map[string]string) error {
 			return badMeta("metadata %q must be UTF-8 text of at most %d bytes without control characters", k, maxMetaValue)
 		}
 	}
-	md.Filename = v["filename"]
+	md.Filename = imgmgr.CleanText(v["filename"]) // staged, echoed in events, and cleaned again by ingest
 	if md.Filename == "" {
-		md.Filename = v["name"]
+		md.Filename = imgmgr.CleanText(v["name"])
 	}
 	md.Filetype = v["filetype"]
-	md.Title, md.Album = v["title"], v["album"]
+	md.Title, md.Album = imgmgr.CleanText(v["title"]), imgmgr.CleanText(v["album"])
 	if vis, ok := v["visibility"]; ok {
 		md.Visibility = imgmgr.Visibility(vis)
 		if !md.Visibility.Valid() {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/imgmgr/imgmgr"
 	"github.com/imgmgr/imgmgr/upload/tus"
@@ -135,11 +136,19 @@ func TestMetrics(t *testing.T) {
 			for _, l := range m.GetLabel() {
 				key += "/" + l.GetValue()
 			}
-			got[key] = m.GetCounter().GetValue()
+			switch mf.GetType() {
+			case dto.MetricType_GAUGE:
+				got[key] = m.GetGauge().GetValue()
+			case dto.MetricType_HISTOGRAM:
+				got[key] = float64(m.GetHistogram().GetSampleCount())
+			default:
+				got[key] = m.GetCounter().GetValue()
+			}
 		}
 	}
 	want := map[string]float64{"imgmgr_tus_received_bytes_total": 100,
-		"imgmgr_tus_uploads_total/created": 1, "imgmgr_tus_uploads_total/completed": 1}
+		"imgmgr_tus_uploads_total/created": 1, "imgmgr_tus_uploads_total/completed": 1,
+		"imgmgr_tus_uploads_in_flight": 0, "imgmgr_tus_upload_duration_seconds": 1}
 	if len(got) != len(want) {
 		t.Fatalf("metrics %v, want %v", got, want)
 	}

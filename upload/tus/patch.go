@@ -119,6 +119,8 @@ func (h *Handler) write(w http.ResponseWriter, r *http.Request, u staging.Upload
 			Message: "too many uploads at once; try again shortly", RetryAfter: time.Second}
 	}
 	defer h.inflight.add(p.UserID, -1, 0)
+	h.metrics.inFlight.Inc()
+	defer h.metrics.inFlight.Dec()
 	wr, err := h.receive(w, r, u, br, lease)
 	if err != nil {
 		return u, err

@@ -11,6 +11,10 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
 
 	"github.com/imgmgr/imgmgr"
 	"github.com/imgmgr/imgmgr/httpapi"
@@ -118,5 +122,59 @@ func TestS3StagingConcatenationAcrossReplicas(t *testing.T) {
 	}
 	for _, u := range urls {
 		wantStatus(t, e.head(on(srvs[0], u)), http.StatusNotFound)
+	}
+}
+
+// The tus sweep also runs the store's abandon sweep: a multipart upload
+// that no record names (a writer that died before recording it) is aborted
+// once old, and the upload's own one is kept.
+func TestS3StagingSweepAbortsAbandoned(t *testing.T) {
+	srv := testenv.S3Server(t)
+	ctx := context.Background()
+	b := make([]byte, 6)
+	rand.Read(b)
+	prefix := "tus-test-" + hex.EncodeToString(b) + "/"
+	store, err := s3stage.New(ctx, s3stage.Config{Endpoint: srv.Endpoint, Bucket: srv.Bucket, AccessKey: srv.AccessKey,
+		SecretKey: srv.SecretKey, Prefix: prefix, PartSize: 5 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { removeAll(store) })
+	u := staging.Upload{ID: "sweep1", OwnerID: "alice", Length: 20 << 20, CreatedAt: time.Now(), ExpiresAt: time.Now().Add(48 * time.Hour)}
+	if err := store.Create(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	w, err := store.NewWriter(ctx, u.ID, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write(payload(6 << 20))
+	if err := w.Commit(6 << 20); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	c, err := minio.New(srv.Endpoint, &minio.Options{Creds: credentials.NewStaticV4(srv.AccessKey, srv.SecretKey, "")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, key := minio.Core{Client: c}, prefix+u.ID+".bin"
+	stray, err := raw.NewMultipartUpload(ctx, srv.Bucket, key, minio.PutObjectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	later := func() time.Time { return time.Now().Add(2 * time.Hour) } // past s3stage's AbandonAfter, before expiry
+	h, err := tus.New(ctx, tus.Config{}, tus.Deps{Store: store, Ingest: &fakeIngest{}, Now: later})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := h.Sweep(ctx); err != nil {
+		t.Fatal(err)
+	}
+	res, err := raw.ListMultipartUploads(ctx, srv.Bucket, key, "", "", "", 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Uploads) != 1 || res.Uploads[0].UploadID == stray {
+		t.Fatalf("multipart uploads after the sweep: %+v, want the recorded one only", res.Uploads)
 	}
 }
