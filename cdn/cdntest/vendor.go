@@ -73,6 +73,7 @@ func (b *Bucket) Remaining() int {
 type Record struct {
 	mu                 sync.Mutex
 	requests, refused  int
+	limited            int
 	throttle           int
 	purged, prefetched []string
 }
@@ -88,6 +89,12 @@ func (r *Record) Request() (throttled bool) {
 	}
 	return false
 }
+
+// Limit counts a rate-limit (or quota) answer.
+func (r *Record) Limit() { r.mu.Lock(); r.limited++; r.mu.Unlock() }
+
+// Limited counts rate-limit and quota answers.
+func (r *Record) Limited() int { r.mu.Lock(); defer r.mu.Unlock(); return r.limited }
 
 // Refuse counts a refused call.
 func (r *Record) Refuse() { r.mu.Lock(); r.refused++; r.mu.Unlock() }

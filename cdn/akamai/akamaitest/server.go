@@ -81,6 +81,8 @@ func (s *Server) Complete() {}
 func (s *Server) problem(w http.ResponseWriter, status int, title, detail string, hdr map[string]string) {
 	if status != http.StatusTooManyRequests {
 		s.Refuse()
+	} else {
+		s.Limit()
 	}
 	for k, v := range hdr {
 		w.Header().Set(k, v)

@@ -116,6 +116,8 @@ func (s *Server) reply(w http.ResponseWriter, status int, body map[string]any) {
 func (s *Server) fail(w http.ResponseWriter, status int, code, msg string) {
 	if !strings.HasPrefix(code, "Throttling") && !strings.Contains(code, "Quota") {
 		s.Refuse()
+	} else {
+		s.Limit()
 	}
 	s.reply(w, status, map[string]any{"Code": code, "Message": msg, "HostId": "cdn.aliyuncs.com"})
 }

@@ -111,6 +111,7 @@ func (s *Server) purge(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if ok, wait := s.bucket.Take(1); throttled || !ok {
+		s.Limit()
 		w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(wait.Seconds())))))
 		s.answer(w, http.StatusTooManyRequests, apiError{971, "Please wait and consider throttling your request speed"})
 		return
