@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -265,4 +266,27 @@ func keys(m map[string]bool) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// TestDailyQuotaWaits: Alibaba Cloud's daily quota answer leaves the tasks
+// queued until the quota renews (the next Beijing midnight), without
+// failing them.
+func TestDailyQuotaWaits(t *testing.T) {
+	srv := aliyuntest.New(aliyuntest.Options{RefreshQuota: 1})
+	defer srv.Close()
+	p, _ := aliyun.New(aliyun.Config{Endpoint: srv.URL, AccessKeyID: "id-1", AccessKeySecret: "secret-1"})
+	s := openStore(t)
+	ts := enqueue(t, s, "aliyun", cdn.KindPurgeURL, []cdn.Object{{URL: "https://img.example.com/img/a/w:1/x"}},
+		[]cdn.Object{{URL: "https://img.example.com/img/b/w:1/y"}})
+	r := newRunner(t, p, s, cdn.RunnerConfig{MaxAttempts: 1})
+	r.RunOnce(context.Background())
+	for _, tk := range ts {
+		got, _ := s.FindCDNTask(context.Background(), tk.ID)
+		if got.State != meta.CDNQueued || !strings.Contains(got.Error, "QuotaExceeded") || time.Until(got.NextAttemptAt) < time.Minute {
+			t.Fatalf("after the quota answer: %+v", got)
+		}
+	}
+	if srv.Limited() != 1 {
+		t.Fatalf("%d quota answers, want 1", srv.Limited())
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/imgmgr/imgmgr/meta"
 )
@@ -199,7 +200,9 @@ func (r *Runner) retry(t *meta.CDNTask, err error) {
 	}
 	d := r.backoff(t.Attempts, after)
 	if limited {
-		r.pause(after)
+		// A long wait (a daily quota) stays on the task; the runner pauses
+		// a minute at most, so polls and other kinds go on.
+		r.pause(min(after, time.Minute))
 	}
 	t.State, t.Error, t.NextAttemptAt = meta.CDNQueued, err.Error(), r.now().Add(d)
 }
