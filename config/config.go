@@ -24,6 +24,7 @@ type Config struct {
 	Delivery Delivery `json:"delivery"`
 	Log      Log      `json:"log"`
 	Rate     Rate     `json:"ratelimit"`
+	CDN      CDN      `json:"cdn"`
 }
 
 // Rate sets the token buckets (per minute, with a burst). Per-principal
@@ -247,5 +248,6 @@ func Default() Config {
 			UploadsPerMinute: 300, UploadsBurst: 100, UploadMiBPerMinute: 4096, UploadMiBBurst: 4096,
 			LoginPerMinute: 30, LoginBurst: 10, RendersPerMinute: 600, RendersBurst: 120, AdminFactor: 10,
 			LockoutFree: 5, LockoutMax: Duration(15 * time.Minute)},
+		CDN: defaultCDN(),
 	}
 }

@@ -150,26 +150,46 @@ func stripComments(b []byte) ([]byte, error) {
 	return json.Marshal(top)
 }
 
-// applyEnv sets every leaf that has an IMGMGR_<SECTION>_<KEY> variable.
-// Lists are comma-separated; maps and lists of objects are JSON.
+// applyEnv sets every leaf that has an IMGMGR_<SECTION>_<KEY> variable
+// (IMGMGR_<SECTION>_<GROUP>_<KEY> inside a nested group, e.g.
+// IMGMGR_CDN_CLOUDFLARE_API_TOKEN). Lists are comma-separated; maps and
+// lists of objects are JSON.
 func applyEnv(c *Config, getenv func(string) string) error {
 	root := reflect.ValueOf(c).Elem()
 	for i := 0; i < root.NumField(); i++ {
-		section := jsonName(root.Type().Field(i))
-		sv := root.Field(i)
-		for j := 0; j < sv.NumField(); j++ {
-			key := jsonName(sv.Type().Field(j))
-			name := "IMGMGR_" + strings.ToUpper(section+"_"+key)
-			raw := getenv(name)
-			if raw == "" {
-				continue
-			}
-			if err := setValue(sv.Field(j), raw); err != nil {
-				return keyErr(section+"."+key, "%s=%q: %v", name, raw, err)
-			}
+		if err := applyEnvStruct(root.Field(i), jsonName(root.Type().Field(i)), getenv); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+func applyEnvStruct(sv reflect.Value, path string, getenv func(string) string) error {
+	for j := 0; j < sv.NumField(); j++ {
+		key := path + "." + jsonName(sv.Type().Field(j))
+		if isGroup(sv.Field(j)) {
+			if err := applyEnvStruct(sv.Field(j), key, getenv); err != nil {
+				return err
+			}
+			continue
+		}
+		name := "IMGMGR_" + strings.ToUpper(strings.ReplaceAll(key, ".", "_"))
+		raw := getenv(name)
+		if raw == "" {
+			continue
+		}
+		if err := setValue(sv.Field(j), raw); err != nil {
+			return keyErr(key, "%s=%q: %v", name, raw, err)
+		}
+	}
+	return nil
+}
+
+// isGroup reports whether a field is a nested group of keys (a struct
+// that does not parse itself from a string).
+func isGroup(v reflect.Value) bool {
+	_, self := v.Addr().Interface().(interface{ Set(string) error })
+	return v.Kind() == reflect.Struct && !self
 }
 
 func jsonName(f reflect.StructField) string {
@@ -280,7 +300,10 @@ func (c Config) Validate() error {
 			return keyErr(ch.key, "%s", ch.what)
 		}
 	}
-	return c.Server.validateAddresses()
+	if err := c.Server.validateAddresses(); err != nil {
+		return err
+	}
+	return c.CDN.validate(c.Delivery.Presets)
 }
 
 // validateAddresses checks the server's lists of addresses and its URL.

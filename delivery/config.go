@@ -21,6 +21,7 @@ type Config struct {
 	PathPrefix           string            // default "/img/"
 	PrivateTTL           time.Duration     // expiry given to private images' URLs signed without one; default 1h
 	PrivateMaxTTL        time.Duration     // longest expiry of a private image's URL (longer: 400 expires_in_too_long); default 7 days
+	TagHeader            string            // response header of cache tags (img-{id},imgmgr), e.g. Cache-Tag; "" = none
 
 	CacheMaxBytes int64 // variant cache cap, least recently used evicted; default 10 GiB; < 0 = no cap
 	CacheDisabled bool  // render every request and store nothing (benchmarks)

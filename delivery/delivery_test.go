@@ -74,7 +74,7 @@ func newEnv(t *testing.T, edit func(*delivery.Config), runner func(meta.Store, *
 	if runner != nil {
 		jr = runner(st, reg)
 	}
-	svc, err := delivery.New(cfg, delivery.Deps{Images: st, Variants: st, Blobs: bs, Jobs: jr, Metrics: reg})
+	svc, err := delivery.New(cfg, delivery.Deps{Images: st, Variants: st, Blobs: bs, Jobs: jr, URLs: st, Metrics: reg})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -49,6 +49,8 @@ func (s *Service) ServeVariant(w http.ResponseWriter, r *http.Request) error {
 	}
 	h.Set("ETag", `"`+t.key+`"`)
 	h.Set("Cache-Control", s.cacheControl(req.opts.Expires))
+	s.setTags(h, im)
+	s.urls.record(ctx, s, im.ID, r.URL.EscapedPath(), req.format == "")
 	if etagMatch(r.Header.Get("If-None-Match"), t.key) {
 		cache = "not_modified"
 		s.m.cache.WithLabelValues(cache, t.format).Inc()

@@ -41,6 +41,9 @@ type Deps struct {
 	// Flights, when set, makes one replica render a variant that several
 	// want at once (Redis leases); nil: each process renders on its own.
 	Flights Flights
+	// URLs, when set, records the variant URLs served per image (for URL
+	// purges at CDNs without cache tags).
+	URLs    meta.VariantURLs
 	Metrics prometheus.Registerer
 	Logger  *slog.Logger
 }
@@ -54,6 +57,7 @@ type Service struct {
 	signer  *variant.Signer
 	pool    *pool
 	recent  *recentImages
+	urls    *urlRecorder
 	m       *metrics
 	now     func() time.Time
 
@@ -96,6 +100,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	}
 	s.pool = newPool(cfg.RenderConcurrency, cfg.RenderQueue, cfg.RenderTimeout, m)
 	s.recent = newRecentImages(recentMax, recentTTL, s.now)
+	s.urls = &urlRecorder{store: deps.URLs, seen: map[string]bool{}}
 	if deps.Jobs != nil {
 		deps.Jobs.Handle(eagerKind, s.runEager)
 	}

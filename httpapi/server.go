@@ -46,6 +46,7 @@ type Deps struct {
 	Meta        meta.Store
 	Upload      *upload.Multipart // POST /api/v1/images
 	Signer      URLSigner         // POST /api/v1/images/{id}/urls; may be nil
+	CDN         CDNService        // /api/v1/cdn/...; nil answers 404 cdn_not_configured
 	Ready       map[string]Checker
 	Mounts      []Mount
 	UI          http.Handler // "/" (may be nil)
@@ -146,6 +147,10 @@ func (s *Server) routes() {
 	s.handle("DELETE /api/v1/albums/{id}", s.authed(s.deleteAlbum))
 	s.handle("GET /api/v1/tags", s.authed(s.listTags))
 	s.handle("GET /api/v1/stats", s.authed(s.stats))
+	s.handle("POST /api/v1/cdn/purge", s.adminOnly(s.cdnPurge))
+	s.handle("POST /api/v1/cdn/prefetch", s.adminOnly(s.cdnPrefetch))
+	s.handle("GET /api/v1/cdn/tasks", s.adminOnly(s.cdnTasks))
+	s.handle("GET /api/v1/cdn/tasks/{id}", s.adminOnly(s.cdnTask))
 
 	for _, m := range s.deps.Mounts {
 		h := m.Handler

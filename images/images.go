@@ -18,12 +18,14 @@ import (
 )
 
 // Deps of the service. OnOriginalGone may be nil; it runs when the last
-// image using an original is deleted (e.g. to drop its variants).
+// image using an original is deleted (e.g. to drop its variants). CDN may
+// be nil (no CDN configured).
 type Deps struct {
 	Meta           meta.Store
 	Blobs          blob.Store
 	Locks          blob.KeyLocker // shared with ingest; default in-process
 	OnOriginalGone func(ctx context.Context, sha256 string) error
+	CDN            CDNPurger
 	Views          stats.Views // may be nil: no ranking of viewed images
 	Logger         *slog.Logger
 }
@@ -40,6 +42,23 @@ func New(d Deps) *Service {
 		d.Logger = slog.Default()
 	}
 	return &Service{d}
+}
+
+// CDNPurger queues the durable purge of an image's cached variants at the
+// CDN (cdn.Service). It returns once the task is stored.
+type CDNPurger interface {
+	PurgeImage(ctx context.Context, im *imgmgr.Image, reason string, forget bool) (*meta.CDNTask, error)
+}
+
+// purge queues the CDN purge of im before the change that needs it is
+// made: a failure to store the task stops the change, so that no deleted
+// or hidden image stays at the edge unnoticed.
+func (s *Service) purge(ctx context.Context, im *imgmgr.Image, reason string) error {
+	if s.CDN == nil {
+		return nil
+	}
+	_, err := s.CDN.PurgeImage(ctx, im, reason, false)
+	return imgmgr.Wrap("images.purge", err)
 }
 
 // Get returns an image the principal owns (or any, for an admin).
@@ -74,6 +93,11 @@ func (s *Service) Update(ctx context.Context, p imgmgr.Principal, id string, upd
 	}
 	if err := s.checkUpdate(ctx, im, &upd); err != nil {
 		return nil, err
+	}
+	if upd.Visibility != nil && *upd.Visibility == imgmgr.Private && im.Visibility != imgmgr.Private {
+		if err := s.purge(ctx, im, "image.private"); err != nil {
+			return nil, err
+		}
 	}
 	return s.Meta.UpdateImage(ctx, id, upd)
 }
@@ -122,9 +146,18 @@ func (s *Service) Delete(ctx context.Context, p imgmgr.Principal, id string) err
 		return imgmgr.Wrap("images.Delete", err)
 	}
 	defer unlock()
-	_, remaining, err := s.Meta.DeleteImage(ctx, id)
-	if err != nil || remaining > 0 {
+	if err := s.purge(ctx, im, "image.delete"); err != nil {
 		return err
+	}
+	_, remaining, err := s.Meta.DeleteImage(ctx, id)
+	if err != nil {
+		return err
+	}
+	if err := s.Meta.DeleteVariantURLs(context.WithoutCancel(ctx), id); err != nil {
+		s.Logger.ErrorContext(ctx, "forgetting variant URLs", "image", id, "err", err)
+	}
+	if remaining > 0 {
+		return nil
 	}
 	// The row is gone: finish the clean-up even if the client leaves.
 	ctx = context.WithoutCancel(ctx)

@@ -1,6 +1,6 @@
 // Package meta is the contract of the metadata stores: users, credentials,
-// images, albums, tags, the variant cache index and durable jobs.
-// Implementations: sqlite (embedded default) and postgres. Every
+// images, albums, tags, the variant cache index, durable jobs, CDN tasks
+// and the variant URLs served per image. Implementations: sqlite (embedded default) and postgres. Every
 // implementation passes the conformance suite in metatest.
 //
 // Missing rows give errors of kind imgmgr.KindNotFound; unique violations
@@ -22,6 +22,8 @@ type Store interface {
 	Albums
 	Variants
 	Jobs
+	CDNTasks
+	VariantURLs
 	// Ping checks the database answers (for readiness).
 	Ping(ctx context.Context) error
 	Close() error

@@ -25,6 +25,7 @@ import (
 	"github.com/imgmgr/imgmgr/blob"
 	"github.com/imgmgr/imgmgr/blob/localfs"
 	"github.com/imgmgr/imgmgr/blob/s3"
+	"github.com/imgmgr/imgmgr/cdn"
 	"github.com/imgmgr/imgmgr/config"
 	"github.com/imgmgr/imgmgr/delivery"
 	"github.com/imgmgr/imgmgr/events/ws"
@@ -135,10 +136,15 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *app, er
 	if err != nil {
 		return nil, err
 	}
+	cdnSvc, err := a.openCDN(dlv)
+	if err != nil {
+		return nil, err
+	}
+	purger, cdnAPI := cdnDeps(cdnSvc)
 	locks := sh.keyLocks // content-address locks: across replicas with Redis
 	a.images = images.New(images.Deps{Meta: a.meta, Blobs: a.blobs, Locks: locks, Views: sh.views,
-		OnOriginalGone: dlv.DeleteVariants, Logger: log})
-	if a.ingest, err = a.newIngest(locks, sh, dlv, scanFn); err != nil {
+		OnOriginalGone: dlv.DeleteVariants, CDN: purger, Logger: log})
+	if a.ingest, err = a.newIngest(locks, sh, dlv, scanFn, cdnSvc); err != nil {
 		return nil, err
 	}
 	mounts, err := a.uploadMounts(ctx, sh)
@@ -154,7 +160,7 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *app, er
 		ready["scanner"] = scanner
 	}
 	a.handler = httpapi.New(httpapi.Deps{
-		Auth: a.auth, Images: a.images, Meta: a.meta, Signer: dlv,
+		Auth: a.auth, Images: a.images, Meta: a.meta, Signer: dlv, CDN: cdnAPI,
 		Upload:          upload.NewMultipart(upload.MultipartConfig{MaxFiles: cfg.Upload.MaxFilesPerUpload, ProgressEvery: cfg.Upload.ProgressEvery.D()}, a.ingest, sh.bus),
 		Mounts:          mounts,
 		Ready:           ready,
@@ -170,7 +176,7 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *app, er
 	return a, nil
 }
 
-func (a *app) newIngest(locks blob.KeyLocker, sh *shared, dlv *delivery.Service, scanFn ingest.ScanFunc) (*ingest.Service, error) {
+func (a *app) newIngest(locks blob.KeyLocker, sh *shared, dlv *delivery.Service, scanFn ingest.ScanFunc, cdnSvc *cdn.Service) (*ingest.Service, error) {
 	cfg := a.cfg
 	tmp := dataPath(cfg, cfg.Upload.TempDir, "tmp")
 	if err := os.MkdirAll(tmp, 0o750); err != nil {
@@ -189,6 +195,7 @@ func (a *app) newIngest(locks blob.KeyLocker, sh *shared, dlv *delivery.Service,
 			if err := dlv.EnqueueEager(ctx, im); err != nil {
 				a.log.WarnContext(ctx, "enqueueing eager variants", "image", im.ID, "err", err)
 			}
+			a.prefetchAfterStore(ctx, cdnSvc, im)
 		}})
 }
 

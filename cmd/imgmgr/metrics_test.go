@@ -9,6 +9,7 @@ import (
 
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/imgmgr/imgmgr/cdn/cloudflare/cloudflaretest"
 	"github.com/imgmgr/imgmgr/config"
 	"github.com/imgmgr/imgmgr/internal/metricsdoc"
 	"github.com/imgmgr/imgmgr/internal/testenv"
@@ -23,12 +24,17 @@ import (
 func TestMetricsTable(t *testing.T) {
 	clamd := testenv.ClamdAddress(t)
 	_, prefix := testenv.RedisClient(t) // the test's keys go when it ends
+	cf := cloudflaretest.New(cloudflaretest.Options{})
+	defer cf.Close()
 	ts := startServer(t, func(c *config.Config) {
 		c.Scan.ClamdAddress = clamd
 		c.Redis.URL, c.Redis.Prefix = testenv.RedisURL(t), prefix
 		c.Delivery.EagerPresets = []string{"thumb"}
+		c.CDN.Provider, c.CDN.PublicBaseURL = "cloudflare", cf.EdgeURL()
+		c.CDN.Cloudflare.APIBase, c.CDN.Cloudflare.ZoneID, c.CDN.Cloudflare.APIToken = cf.APIBase(), "zone-1", "token-1"
 	})
 	ts.driveEveryMetric()
+	ts.driveCDN()
 
 	exported := ts.exportedMetrics()
 	rows, err := metricsdoc.Read(testenv.RepoRoot() + "/docs/metrics.md")
@@ -56,6 +62,24 @@ func TestMetricsTable(t *testing.T) {
 	for name := range exported {
 		if !documented[name] && !metricsdoc.StandardPrefix(name) {
 			t.Errorf("%s: exported but not in docs/metrics.md", name)
+		}
+	}
+}
+
+// driveCDN purges a tag and waits for the task to be done, so that the
+// CDN metrics have series.
+func (ts *testServer) driveCDN() {
+	ts.t.Helper()
+	var out struct{ Tasks []apiTask }
+	ts.doJSON("POST", "/api/v1/cdn/purge", ts.token, map[string]any{"tags": []string{"img-x"}}, 202, &out)
+	for end := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		var tk apiTask
+		ts.doJSON("GET", "/api/v1/cdn/tasks/"+out.Tasks[0].ID, ts.token, nil, 200, &tk)
+		if tk.State == "done" {
+			return
+		}
+		if time.Now().After(end) {
+			ts.t.Fatalf("CDN task not done: %+v", tk)
 		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/imgmgr/imgmgr/delivery"
 	"github.com/imgmgr/imgmgr/jobs"
+	"github.com/imgmgr/imgmgr/meta"
 	"github.com/imgmgr/imgmgr/stats"
 	"github.com/imgmgr/imgmgr/variant"
 )
@@ -33,10 +34,12 @@ func (a *app) openDelivery(gate func(*http.Request) error, flights delivery.Flig
 	svc, err := delivery.New(delivery.Config{
 		Keys: vk, SignatureSize: d.SignatureSize, AllowUnsignedPresets: d.AllowUnsignedPresets,
 		Presets: d.Presets, DefaultPreset: d.DefaultPreset, EagerPresets: d.EagerPresets, FormatOrder: d.FormatOrder,
-		PrivateTTL: d.PrivateTTL.D(), PrivateMaxTTL: d.PrivateMaxTTL.D(), CacheMaxBytes: d.CacheMaxBytes, RenderConcurrency: d.RenderConcurrency,
-		RenderQueue: d.RenderQueue, RenderTimeout: d.RenderTimeout.D(),
+		PrivateTTL: d.PrivateTTL.D(), PrivateMaxTTL: d.PrivateMaxTTL.D(), TagHeader: a.tagHeader(), CacheMaxBytes: d.CacheMaxBytes,
+		RenderConcurrency: d.RenderConcurrency,
+		RenderQueue:       d.RenderQueue, RenderTimeout: d.RenderTimeout.D(),
 		Render: variant.RenderConfig{Quality: d.Quality, MaxResultPixels: cfg.Limits.MaxResultPixels, MaxFrames: cfg.Limits.MaxFrames},
-	}, delivery.Deps{Images: a.meta, Variants: a.meta, Blobs: a.blobs, Jobs: runner, RenderGate: gate, Flights: flights, Metrics: a.reg, Logger: a.log})
+	}, delivery.Deps{Images: a.meta, Variants: a.meta, Blobs: a.blobs, Jobs: runner, RenderGate: gate, Flights: flights,
+		URLs: a.variantURLs(), Metrics: a.reg, Logger: a.log})
 	if err != nil {
 		return nil, fmt.Errorf("delivery: %w", err)
 	}
@@ -44,6 +47,23 @@ func (a *app) openDelivery(gate func(*http.Request) error, flights delivery.Flig
 	a.closers = append(a.closers, runner.Close, svc.Close)
 	a.log.Info("delivery: variants ready at /img/", "presets", len(d.Presets), "eager", d.EagerPresets)
 	return svc, nil
+}
+
+// tagHeader is the cache tag header variants carry: only behind a CDN.
+func (a *app) tagHeader() string {
+	if a.cfg.CDN.Provider == "" {
+		return ""
+	}
+	return a.cfg.CDN.Tag()
+}
+
+// variantURLs records served variant URLs when a CDN is configured (URL
+// purges list them).
+func (a *app) variantURLs() meta.VariantURLs {
+	if a.cfg.CDN.Provider == "" {
+		return nil
+	}
+	return a.meta
 }
 
 // countViews records a view of the image a /img/ request served.

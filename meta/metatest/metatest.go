@@ -53,6 +53,10 @@ func Run(t *testing.T, open func(t *testing.T) meta.Store) {
 		{"JobConcurrentClaim", testJobConcurrentClaim},
 		{"JobLeaseExpiry", testJobLeaseExpiry},
 		{"JobCompleteFail", testJobCompleteFail},
+		{"CDNTaskLifecycle", testCDNTaskLifecycle},
+		{"CDNLeaseLapse", testCDNLeaseLapse},
+		{"CDNConcurrentClaim", testCDNConcurrentClaim},
+		{"VariantURLs", testVariantURLs},
 		{"ConcurrentWrites", testConcurrentWrites},
 		{"ClosedIsUnavailable", testClosedIsUnavailable},
 	} {
