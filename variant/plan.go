@@ -33,6 +33,9 @@ func NewPlan(h imgmgr.Header, o Options, animated bool, maxPixels int64) (Plan, 
 		p.SrcWidth, p.SrcHeight = h.Height, h.Width
 	}
 	w, hh := scaleDim(o.Width, o.DPR), scaleDim(o.Height, o.DPR)
+	if h.Format == "svg" {
+		o.Enlarge = true // a vector has no native resolution to stay under (as imgproxy treats SVG)
+	}
 	sx, sy := scales(p.SrcWidth, p.SrcHeight, w, hh, o)
 	p.ScaledWidth = max(int(math.Round(float64(p.SrcWidth)*sx)), 1)
 	p.ScaledHeight = max(int(math.Round(float64(p.SrcHeight)*sy)), 1)

@@ -12,7 +12,12 @@ static void imgmgr_log(const gchar *domain, GLogLevelFlags level, const gchar *m
 static const char *allowed_loaders[] = {
 	"VipsForeignLoadJpeg", "VipsForeignLoadPng", "VipsForeignLoadNsgif",
 	"VipsForeignLoadWebp", "VipsForeignLoadHeif", "VipsForeignLoadJxl",
-	"VipsForeignLoadTiff", NULL,
+	"VipsForeignLoadTiff",
+	// SVG: only ever handed the sanitised SVG that ingest stored (scripts,
+	// external references and entities removed), because libvips is only
+	// given content that the Go-side sniff named (vips/sniff.go), and
+	// ingest refuses SVG before any libvips call unless upload.allow_svg.
+	"VipsForeignLoadSvg", NULL,
 };
 
 int imgmgr_startup(const char *argv0, int concurrency, int cache_ops, size_t cache_mem, int cache_files, int allow_magick, int forward_log) {

@@ -29,6 +29,16 @@ func sniff(h []byte) string {
 		return "bmp"
 	case len(h) >= 12 && bytes.Equal(h[4:8], []byte("ftyp")):
 		return "heif" // avif or heif: libheif's compression metadata tells which
+	case svgLike(h):
+		return "svg"
 	}
 	return ""
+}
+
+// svgLike reports an XML document (or a bare <svg> root) as ingest stores
+// a sanitised SVG: it starts with "<?xml" or "<svg", after an optional BOM
+// and white space. Only stored SVGs reach libvips (see shim.c).
+func svgLike(h []byte) bool {
+	h = bytes.TrimLeft(bytes.TrimPrefix(h, []byte("\xEF\xBB\xBF")), " \t\r\n")
+	return bytes.HasPrefix(h, []byte("<svg")) || bytes.HasPrefix(h, []byte("<?xml"))
 }

@@ -189,9 +189,6 @@ func (a *app) newIngest(locks blob.KeyLocker, sh *shared, dlv *delivery.Service,
 		ScanFailOpen: cfg.Scan.FailOpen, AllowSVG: cfg.Upload.AllowSVG, MaxSVGBytes: cfg.Upload.MaxSVGBytes,
 	}, ingest.Deps{Meta: a.meta, Blobs: a.blobs, Locks: locks, Decoder: vips.Decoder{}, Scan: scanFn, Events: sh.bus, Metrics: a.reg, Logger: a.log,
 		AfterStore: func(ctx context.Context, im *imgmgr.Image) {
-			if im.Format == "svg" { // served as sanitised, never rasterised
-				return
-			}
 			if err := dlv.EnqueueEager(ctx, im); err != nil {
 				a.log.WarnContext(ctx, "enqueueing eager variants", "image", im.ID, "err", err)
 			}

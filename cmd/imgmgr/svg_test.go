@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/imgmgr/imgmgr/config"
+	"github.com/imgmgr/imgmgr/vips"
 )
 
 // Regressions of issue 10 item 9: an SVG with an internal DTD subset was
@@ -105,5 +106,36 @@ func TestSVGSanitisingStreams(t *testing.T) {
 	t.Logf("a %d-byte SVG: peak heap growth %d bytes (%.2fx the file)", info.Size(), growth, float64(growth)/float64(info.Size()))
 	if growth > info.Size()/2 {
 		t.Errorf("heap grew by %d bytes for a %d-byte SVG: it is not streamed", growth, info.Size())
+	}
+}
+
+// Regression (issue 10 item 9): every variant of an SVG answered 422
+// undecodable, so an SVG had no thumbnail. The sanitised SVG is rendered
+// by libvips' SVG loader at the size asked for, within the limits.
+func TestSVGVariantsAreRendered(t *testing.T) {
+	ts := startServer(t, func(c *config.Config) { c.Upload.AllowSVG = true })
+	svg := `<svg xmlns="http://www.w3.org/2000/svg" width="120" height="80"><rect width="120" height="80" fill="#c00"/>` +
+		`<circle cx="60" cy="40" r="30" fill="#00c"/></svg>`
+	status, out := ts.upload(ts.token, nil, filePart{"a.svg", []byte(svg)})
+	if status != 201 {
+		t.Fatalf("upload: %d %+v", status, out.Error)
+	}
+	id := out.Results[0].Image.ID
+	var signed struct{ URLs []string }
+	ts.doJSON("POST", "/api/v1/images/"+id+"/urls", ts.token, map[string]any{"variants": []string{
+		"rs:fit:240:0@png", "rs:fill:64:64@webp", "pr:thumb"}}, 200, &signed)
+	for i, u := range signed.URLs {
+		resp := ts.do("GET", u, "", nil, map[string]string{"Accept": "image/webp"})
+		b := readAll(t, resp)
+		if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "image/") {
+			t.Fatalf("variant %d: %d %s", i, resp.StatusCode, b)
+		}
+		hdr, err := vips.ProbeBuffer(b)
+		if err != nil {
+			t.Fatalf("variant %d: %v", i, err)
+		}
+		if i == 0 && (hdr.Width != 240 || hdr.Height != 160) {
+			t.Errorf("rs:fit:240:0 of a 120x80 SVG is %dx%d, want 240x160 (a vector scales up)", hdr.Width, hdr.Height)
+		}
 	}
 }
