@@ -39,7 +39,7 @@ func ProbeFile(path string) (imgmgr.Header, error) {
 		return imgmgr.Header{}, imgmgr.Internal(op, err)
 	}
 	format := sniff(head)
-	if format == "" {
+	if format == "" || format == "svg" { // untrusted input: SVG only ever renders once sanitised and stored
 		return imgmgr.Header{}, unsupported(op)
 	}
 	cpath := C.CString(path)
@@ -58,7 +58,7 @@ func ProbeBuffer(b []byte) (imgmgr.Header, error) {
 		return imgmgr.Header{}, imgmgr.Internal(op, err)
 	}
 	format := sniff(b[:min(len(b), sniffLen)])
-	if format == "" {
+	if format == "" || format == "svg" { // untrusted input: SVG only ever renders once sanitised and stored
 		return imgmgr.Header{}, unsupported(op)
 	}
 	var h C.imgmgr_header
