@@ -2,87 +2,14 @@ package main
 
 import (
 	"io"
-	"net"
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/imgmgr/imgmgr/internal/testenv"
 )
-
-// cutProxy is a TCP proxy in front of a real server that a test can cut
-// (close every connection and stop listening: clients get "connection
-// refused", as when the server is stopped) and restore on the same address.
-type cutProxy struct {
-	t        *testing.T
-	addr     string
-	upstream string
-	mu       sync.Mutex
-	ln       net.Listener
-	conns    map[net.Conn]bool
-}
-
-func newCutProxy(t *testing.T, upstream string) *cutProxy {
-	p := &cutProxy{t: t, upstream: upstream, conns: map[net.Conn]bool{}}
-	p.listen("127.0.0.1:0")
-	p.addr = p.ln.Addr().String()
-	t.Cleanup(p.cut)
-	return p
-}
-
-func (p *cutProxy) listen(addr string) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		p.t.Fatal(err)
-	}
-	p.mu.Lock()
-	p.ln = ln
-	p.mu.Unlock()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go p.serve(c)
-		}
-	}()
-}
-
-func (p *cutProxy) serve(c net.Conn) {
-	u, err := net.Dial("tcp", p.upstream)
-	if err != nil {
-		c.Close()
-		return
-	}
-	p.mu.Lock()
-	p.conns[c], p.conns[u] = true, true
-	p.mu.Unlock()
-	go func() { io.Copy(u, c); u.Close() }()
-	io.Copy(c, u)
-	c.Close()
-}
-
-// cut closes the listener and every connection through it.
-func (p *cutProxy) cut() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.ln != nil {
-		p.ln.Close()
-		p.ln = nil
-	}
-	for c := range p.conns {
-		c.Close()
-	}
-	clear(p.conns)
-}
-
-// restore listens again on the same address.
-func (p *cutProxy) restore() { p.listen(p.addr) }
 
 // timed does one request and returns the response and how long it took.
 func timed(t *testing.T, r *replica, path, token string) (*http.Response, string, time.Duration) {
@@ -115,13 +42,8 @@ func TestReplicaLosesRedis(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a server")
 	}
-	u, err := url.Parse(testenv.RedisURL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	proxy := newCutProxy(t, u.Host)
-	u.Host = proxy.addr
-	c := newCluster(t, 1, map[string]any{"redis": map[string]any{"url": u.String()}})
+	proxy := testenv.RedisProxy(t)
+	c := newCluster(t, 1, map[string]any{"redis": map[string]any{"url": proxy.URL()}})
 	r := c.reps[0]
 	id := c.uploadMultipart("concert.jpg", photoBytes(t))
 	variant := c.signedURL(id, "rs:fit:300:0@webp")
@@ -134,7 +56,7 @@ func TestReplicaLosesRedis(t *testing.T) {
 		warm = append(warm, d)
 	}
 
-	proxy.cut()
+	proxy.Cut()
 	for range 20 {
 		resp, body, d := timed(t, r, "/api/v1/me", c.token)
 		apiDown = append(apiDown, d)
@@ -155,7 +77,7 @@ func TestReplicaLosesRedis(t *testing.T) {
 		t.Fatalf("/readyz with Redis down: %d %s", resp.StatusCode, body)
 	}
 
-	proxy.restore()
+	proxy.Restore()
 	back := time.Now()
 	for {
 		resp, _, _ := timed(t, r, "/api/v1/me", c.token)

@@ -8,11 +8,9 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"io"
-	"net"
 	"net/url"
 	"path/filepath"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
@@ -29,10 +27,10 @@ import (
 // unavailable for real.
 func TestDatabaseDownIs503(t *testing.T) {
 	t.Run("postgres refusing connections", func(t *testing.T) {
-		proxy := newTCPProxy(t, hostPort(t, testenv.PostgresURL(t)))
-		ts := startServer(t, func(c *config.Config) { c.Database.URL = viaProxy(t, testenv.PostgresSchemaURL(t), proxy.addr()) })
+		proxy := testenv.NewProxy(t, hostPort(t, testenv.PostgresURL(t)))
+		ts := startServer(t, func(c *config.Config) { c.Database.URL = viaProxy(t, testenv.PostgresSchemaURL(t), proxy.Addr()) })
 		before := ts.prepareOutage(t)
-		proxy.cut() // open connections reset, new ones refused
+		proxy.Cut() // open connections reset, new ones refused
 		ts.expectUnavailable(t, before, allRoutes)
 	})
 	t.Run("postgres terminating and not accepting connections", func(t *testing.T) {
@@ -133,59 +131,6 @@ func (ts *testServer) expectUnavailable(t *testing.T, o outage, routes []string)
 	}
 }
 
-// tcpProxy forwards connections to a server until cut.
-type tcpProxy struct {
-	ln    net.Listener
-	mu    sync.Mutex
-	conns []net.Conn
-}
-
-func newTCPProxy(t *testing.T, target string) *tcpProxy {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &tcpProxy{ln: ln}
-	t.Cleanup(p.cut)
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			up, err := net.Dial("tcp", target)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			p.mu.Lock()
-			p.conns = append(p.conns, c, up)
-			p.mu.Unlock()
-			go func() { io.Copy(up, c); up.Close() }()
-			go func() { io.Copy(c, up); c.Close() }()
-		}
-	}()
-	return p
-}
-
-func (p *tcpProxy) addr() string { return p.ln.Addr().String() }
-
-// cut closes the listener (new connections are refused) and resets every
-// open connection.
-func (p *tcpProxy) cut() {
-	p.ln.Close()
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for _, c := range p.conns {
-		if tc, ok := c.(*net.TCPConn); ok {
-			tc.SetLinger(0) // RST, as a crashed server's host would send
-		}
-		c.Close()
-	}
-	p.conns = nil
-}
-
 func hostPort(t *testing.T, raw string) string {
 	t.Helper()
 	u, err := url.Parse(raw)
@@ -261,4 +206,34 @@ func holdWriteLock(t *testing.T, path string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.ExecContext(ctx, `ROLLBACK`); conn.Close(); db.Close() })
+}
+
+// Issue 10 item 3: while the database is away, variants already in the
+// blob cache are still served (from an in-process index of recent image
+// records); a variant that would need rendering is 503 with Retry-After.
+func TestCachedVariantsServedWhileDatabaseDown(t *testing.T) {
+	proxy := testenv.NewProxy(t, hostPort(t, testenv.PostgresURL(t)))
+	ts := startServer(t, func(c *config.Config) {
+		c.Database.URL = viaProxy(t, testenv.PostgresSchemaURL(t), proxy.Addr())
+		c.Delivery.EagerPresets = nil
+	})
+	_, up := ts.upload(ts.token, nil, filePart{"a.jpg", testenv.ReadImage(t, "photo/concert.jpg")})
+	id := up.Results[0].Image.ID
+	var signed struct{ URLs []string }
+	ts.doJSON("POST", "/api/v1/images/"+id+"/urls", ts.token, map[string]any{"variants": []string{"rs:fit:200:0@webp", "rs:fit:300:0@webp"}}, 200, &signed)
+	warm := ts.do("GET", signed.URLs[0], "", nil, nil)
+	want := readAll(t, warm)
+	if warm.StatusCode != 200 {
+		t.Fatalf("warming: %d", warm.StatusCode)
+	}
+	proxy.Cut()
+	resp := ts.do("GET", signed.URLs[0], "", nil, nil)
+	if b := readAll(t, resp); resp.StatusCode != 200 || !bytes.Equal(b, want) {
+		t.Fatalf("cached variant with the database down: %d", resp.StatusCode)
+	}
+	resp = ts.do("GET", signed.URLs[1], "", nil, nil)
+	readAll(t, resp)
+	if resp.StatusCode != 503 || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("cold variant with the database down: %d, Retry-After %q; want 503 with Retry-After", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
 }

@@ -9,10 +9,11 @@ import (
 	"time"
 )
 
-// Proxy is a TCP proxy in front of the real Redis that a test can cut (all
-// connections closed, new ones refused), stall (connections stay open but
-// nothing comes back: a black hole) and restore: a real network fault for
-// the clients behind it, while other clients still reach Redis.
+// Proxy is a TCP proxy in front of a real service (Redis, PostgreSQL, ...)
+// that a test can cut (all connections closed, new ones refused), stall
+// (connections stay open but nothing comes back: a black hole) and
+// restore: a real network fault for the clients behind it, while other
+// clients still reach the service.
 type Proxy struct {
 	t       testing.TB
 	addr    string // listen address, fixed across cuts
@@ -31,18 +32,28 @@ func RedisProxy(t testing.TB) *Proxy {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return NewProxy(t, u.Host)
+}
+
+// NewProxy starts a Proxy in front of target (host:port); it is cut when
+// the test ends.
+func NewProxy(t testing.TB, target string) *Proxy {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &Proxy{t: t, addr: ln.Addr().String(), target: u.Host, conns: map[net.Conn]bool{}}
+	p := &Proxy{t: t, addr: ln.Addr().String(), target: target, conns: map[net.Conn]bool{}}
 	p.serve(ln)
 	t.Cleanup(p.Cut)
 	return p
 }
 
-// URL is the redis:// URL of the proxy.
+// URL is the redis:// URL of the proxy (of a RedisProxy).
 func (p *Proxy) URL() string { return "redis://" + p.addr + "/0" }
+
+// Addr is the proxy's host:port.
+func (p *Proxy) Addr() string { return p.addr }
 
 func (p *Proxy) serve(ln net.Listener) {
 	p.mu.Lock()
@@ -108,6 +119,9 @@ func (p *Proxy) drop(c net.Conn) {
 func (p *Proxy) closeAll(keep func(client bool) bool) {
 	for c, client := range p.conns {
 		if !keep(client) {
+			if tc, ok := c.(*net.TCPConn); ok {
+				tc.SetLinger(0) // RST, as a crashed server's host would send
+			}
 			c.Close()
 			delete(p.conns, c)
 		}
