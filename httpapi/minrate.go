@@ -14,14 +14,20 @@ type MinRate struct {
 	Window time.Duration // default 30s
 }
 
+// withDefaults fills the default window; on is false when the check is off.
+func (mr MinRate) withDefaults() (_ MinRate, on bool) {
+	if mr.Window <= 0 {
+		mr.Window = 30 * time.Second
+	}
+	return mr, mr.Bytes > 0
+}
+
 // withMinRate enforces the minimum body rate with read deadlines that move
 // forward as bytes arrive.
 func withMinRate(mr MinRate, next http.Handler) http.Handler {
-	if mr.Bytes <= 0 {
+	mr, on := mr.withDefaults()
+	if !on {
 		return next
-	}
-	if mr.Window <= 0 {
-		mr.Window = 30 * time.Second
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.ContentLength != 0 && r.Body != nil && r.Body != http.NoBody {
@@ -66,11 +72,9 @@ func (b *minRateBody) Close() error {
 // be long enough for a slow reader to drain that much (nginx's
 // send_timeout has the same shape; 30 s is the default here).
 func withMinResponseRate(mr MinRate, next http.Handler) http.Handler {
-	if mr.Bytes <= 0 {
+	mr, on := mr.withDefaults()
+	if !on {
 		return next
-	}
-	if mr.Window <= 0 {
-		mr.Window = 30 * time.Second
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Upgrade") != "" {

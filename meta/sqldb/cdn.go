@@ -187,20 +187,7 @@ func (db *DB) CountCDNTasks(ctx context.Context) ([]meta.CDNTaskCount, error) {
 }
 
 func (db *DB) queryCDN(ctx context.Context, q querier, query string, args ...any) ([]meta.CDNTask, error) {
-	rows, err := db.query(ctx, q, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var ts []meta.CDNTask
-	for rows.Next() {
-		t, err := scanCDNTask(rows)
-		if err != nil {
-			return nil, err
-		}
-		ts = append(ts, *t)
-	}
-	return ts, rows.Err()
+	return queryAll(ctx, db, q, scanCDNTask, query, args...)
 }
 
 // PutVariantURL records a served variant path; a known one is kept.

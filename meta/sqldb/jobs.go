@@ -162,18 +162,5 @@ func (db *DB) FindJob(ctx context.Context, id string) (*meta.Job, error) {
 }
 
 func (db *DB) queryJobs(ctx context.Context, q querier, query string, args ...any) ([]meta.Job, error) {
-	rows, err := db.query(ctx, q, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var jobs []meta.Job
-	for rows.Next() {
-		j, err := scanJob(rows)
-		if err != nil {
-			return nil, err
-		}
-		jobs = append(jobs, *j)
-	}
-	return jobs, rows.Err()
+	return queryAll(ctx, db, q, scanJob, query, args...)
 }

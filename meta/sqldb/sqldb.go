@@ -282,6 +282,24 @@ func (s nullTimeScan) Scan(src any) error {
 // scanner is what *sql.Row and *sql.Rows share.
 type scanner interface{ Scan(dest ...any) error }
 
+// queryAll runs query and scans every row with scan.
+func queryAll[T any](ctx context.Context, db *DB, q querier, scan func(scanner) (*T, error), query string, args ...any) ([]T, error) {
+	rows, err := db.query(ctx, q, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *v)
+	}
+	return out, rows.Err()
+}
+
 // placeholders returns "?, ?, ..." for n arguments.
 func placeholders(n int) string {
 	if n <= 0 {
