@@ -1,41 +1,21 @@
 // Helpers of the edge worker's suite: the imgmgr process, its API, the
 // worker in workerd (through miniflare), images' dimensions from their bytes.
-import { spawn, execFileSync } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
-import { dirname, join, resolve } from 'node:path'
+import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Miniflare } from 'miniflare'
 
 export const here = dirname(fileURLToPath(import.meta.url))
-export const repoRoot = resolve(here, '..', '..')
+export { repoRoot, serverBinary, freePort } from '../common.mjs'
+import { repoRoot, serverBinary, freePort } from '../common.mjs'
 export const workerDir = join(repoRoot, 'deploy/edge/cloudflare')
 
 export const adminPassword = 'correct-horse-battery-staple'
 
 // Delivery keys of the test server, hex as in delivery.keys.
 export const deliveryKey = { key: '6564676520746573742b6b6579', salt: '6564676520746573742b73616c74' }
-
-// serverBinary is the real imgmgr binary: IMGMGR_BIN (make test exports
-// it), else built from this repository.
-export function serverBinary () {
-  if (process.env.IMGMGR_BIN) return process.env.IMGMGR_BIN
-  const out = join(mkdtempSync(join(tmpdir(), 'imgmgr-edge-bin-')), 'imgmgr')
-  execFileSync('go', ['build', '-o', out, './cmd/imgmgr'], { cwd: repoRoot, stdio: 'inherit' })
-  return out
-}
-
-export function freePort () {
-  return new Promise((resolve, reject) => {
-    const s = createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address()
-      s.close(() => resolve(port))
-    })
-  })
-}
 
 // startServer starts imgmgr on a fresh data dir (SQLite, local blobs) with
 // the test delivery key, and resolves once it listens. stop() ends it.

@@ -1,36 +1,14 @@
 // Helpers of the tus end-to-end suite: the server process, the API, test files.
-import { spawn, execFileSync } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
-import { mkdtempSync, readFileSync } from 'node:fs'
-import { createServer } from 'node:net'
-import { tmpdir } from 'node:os'
-import { dirname, join, resolve } from 'node:path'
+import { readFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 export const here = dirname(fileURLToPath(import.meta.url))
-export const repoRoot = resolve(here, '..', '..')
+export { repoRoot, serverBinary, freePort } from '../common.mjs'
+import { repoRoot } from '../common.mjs'
 export const adminPassword = 'correct-horse-battery-staple'
-
-// serverBinary is the real imgmgr binary: IMGMGR_E2E_BIN or IMGMGR_BIN
-// (make test exports it), else built from this repo.
-export function serverBinary () {
-  const given = process.env.IMGMGR_E2E_BIN || process.env.IMGMGR_BIN
-  if (given) return given
-  const out = join(mkdtempSync(join(tmpdir(), 'imgmgr-e2e-bin-')), 'imgmgr')
-  execFileSync('go', ['build', '-o', out, './cmd/imgmgr'], { cwd: repoRoot, stdio: 'inherit' })
-  return out
-}
-
-export function freePort () {
-  return new Promise((resolve, reject) => {
-    const s = createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address()
-      s.close(() => resolve(port))
-    })
-  })
-}
 
 // Server is one server process on a fixed port and data directory, so that
 // it can be killed and started again on the same state.
