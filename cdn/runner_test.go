@@ -96,12 +96,18 @@ func tagItems(n int) []any {
 }
 
 // TestCoalesceTenThousand: 10,000 images' purges go out in the fewest
-// requests each vendor's limits allow, with no 429.
+// requests each vendor's limits allow, with no 429. Under the race
+// detector (make test) it runs 2,000: the request arithmetic is the same,
+// and 10,000 race-instrumented task updates on a busy machine outlast any
+// sensible safety deadline. The figures in the notes come from plain runs.
 func TestCoalesceTenThousand(t *testing.T) {
 	if testing.Short() {
 		t.Skip("long")
 	}
-	const n = 10000
+	n := 10000
+	if raceEnabled {
+		n = 2000
+	}
 	t.Run("cloudflare", func(t *testing.T) {
 		srv := cloudflaretest.New(cloudflaretest.Options{PerSecond: 50})
 		defer srv.Close()
@@ -138,7 +144,7 @@ func coalesce(t *testing.T, srv vendor, p cdn.Provider, kind string, items []any
 	tasks := enqueue(t, s, p.Name(), kind, items...)
 	r := newRunner(t, p, s, cdn.RunnerConfig{RateScale: scale, PollEvery: 100 * time.Millisecond})
 	start := time.Now()
-	runUntilIdle(t, r, s, 30*time.Second)
+	runUntilIdle(t, r, s, 3*time.Minute) // a safety net for a hang, not a speed bound
 	el := time.Since(start)
 	if st := states(t, s); st[meta.CDNDone] != len(items) {
 		t.Fatalf("states %v", st)

@@ -1,0 +1,5 @@
+//go:build !race
+
+package cdn_test
+
+const raceEnabled = false
