@@ -31,7 +31,7 @@ func (s *Store) Create(ctx context.Context, u staging.Upload) error {
 	if err != nil {
 		return imgmgr.Internal(op, err)
 	}
-	opts := minio.PutObjectOptions{ContentType: "application/json"}
+	opts := putOpts(b, "application/json")
 	opts.SetMatchETagExcept("*")
 	rctx, cancel := s.reqCtx(ctx)
 	defer cancel()

@@ -131,7 +131,8 @@ func (w *writer) maybeStream() error {
 	}
 	c.filled = len(c.data)
 	w.sem <- struct{}{}
-	go w.upload(c, w.uploadID, newStreamReader(c), true)
+	r := newCRCReader(newStreamReader(c))
+	go w.upload(c, w.uploadID, r, streamPartOpts(r), true)
 	return nil
 }
 
@@ -161,7 +162,7 @@ func (w *writer) flush() error {
 			return err
 		}
 		w.sem <- struct{}{}
-		go w.upload(c, w.uploadID, bytes.NewReader(c.data), false)
+		go w.upload(c, w.uploadID, bytes.NewReader(c.data), partOpts(c.data), false)
 	}
 	w.sent = append(w.sent, c)
 	w.freeSent()
@@ -171,16 +172,17 @@ func (w *writer) flush() error {
 
 func (w *writer) nextPart() int { return len(w.st.Parts) + len(w.sent) + 1 }
 
-// upload sends one part. A streaming part waits on the writer's bytes, so
-// it is not bounded by RequestTimeout; Close and OpenWritten abort it.
-func (w *writer) upload(c *chunk, uploadID string, body io.Reader, streaming bool) {
+// upload sends one part; opts carry its CRC32C (checksum.go). A streaming
+// part waits on the writer's bytes, so it is not bounded by RequestTimeout;
+// Close and OpenWritten abort it.
+func (w *writer) upload(c *chunk, uploadID string, body io.Reader, opts minio.PutObjectPartOptions, streaming bool) {
 	defer func() { <-w.sem; close(c.done) }()
 	ctx, cancel := w.ctx, context.CancelFunc(func() {})
 	if !streaming {
 		ctx, cancel = w.s.reqCtx(w.ctx)
 	}
 	defer cancel()
-	p, err := w.s.c.PutObjectPart(ctx, w.s.cfg.Bucket, w.s.key(w.id, ".bin"), uploadID, c.num, body, c.size, minio.PutObjectPartOptions{})
+	p, err := w.s.c.PutObjectPart(ctx, w.s.cfg.Bucket, w.s.key(w.id, ".bin"), uploadID, c.num, body, c.size, opts)
 	c.etag, c.err = p.ETag, w.s.mapErr("s3stage.part", err)
 }
 
@@ -194,7 +196,7 @@ func (w *writer) settle(c *chunk) error {
 	ctx, cancel := w.s.reqCtx(w.ctx)
 	defer cancel()
 	p, err := w.s.c.PutObjectPart(ctx, w.s.cfg.Bucket, w.s.key(w.id, ".bin"), w.uploadID, c.num,
-		bytes.NewReader(c.data), c.size, minio.PutObjectPartOptions{})
+		bytes.NewReader(c.data), c.size, partOpts(c.data))
 	c.etag, c.err = p.ETag, w.s.mapErr("s3stage.part", err)
 	return c.err
 }
