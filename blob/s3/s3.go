@@ -45,7 +45,10 @@ type Store struct {
 	c   *minio.Client
 }
 
-var _ blob.Store = (*Store)(nil)
+var (
+	_ blob.Store  = (*Store)(nil)
+	_ blob.Copier = (*Store)(nil)
+)
 
 // New connects to the endpoint and checks that the bucket exists.
 func New(ctx context.Context, cfg Config) (*Store, error) {
@@ -92,6 +95,43 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader) (blob.Info, er
 	})
 	if err != nil {
 		return blob.Info{}, imgmgr.Internal(op, err)
+	}
+	return blob.Info{Key: key, Size: info.Size, ModTime: info.LastModified}, nil
+}
+
+// Copy implements blob.Copier: one server-side composition of srcs, each
+// copied only while it has its ETag, so the blob is exactly the bytes the
+// caller read. The caller holds key's lock (blob.KeyLocker), as for Put.
+// Sources must be in this store's endpoint (a bucket there
+// that these credentials may read); others are refused before any request.
+func (s *Store) Copy(ctx context.Context, key string, srcs []blob.Object) (blob.Info, error) {
+	const op = "s3.Copy"
+	if err := blob.CheckKey(op, key); err != nil {
+		return blob.Info{}, err
+	}
+	if len(srcs) == 0 {
+		return blob.Info{}, imgmgr.Internal(op, errors.New("no source objects"))
+	}
+	opts := make([]minio.CopySrcOptions, len(srcs))
+	var size int64
+	for i, o := range srcs {
+		if o.Endpoint != s.cfg.Endpoint || o.ETag == "" {
+			return blob.Info{}, imgmgr.Internal(op, fmt.Errorf("source %s/%s is not an object of %s with a known ETag", o.Bucket, o.Key, s.cfg.Endpoint))
+		}
+		opts[i] = minio.CopySrcOptions{Bucket: o.Bucket, Object: o.Key, MatchETag: o.ETag}
+		size += o.Size
+	}
+	info, err := s.c.ComposeObject(ctx, minio.CopyDestOptions{Bucket: s.cfg.Bucket, Object: s.name(key),
+		ReplaceMetadata: true, ContentType: "application/octet-stream"}, opts...)
+	if err != nil {
+		// A refused part copy leaves the composing multipart upload; the
+		// caller holds the key's lock, so no other upload of it is live.
+		s.c.RemoveIncompleteUpload(context.WithoutCancel(ctx), s.cfg.Bucket, s.name(key))
+		return blob.Info{}, imgmgr.Internal(op, err)
+	}
+	if info.Size != size {
+		s.Delete(ctx, key)
+		return blob.Info{}, imgmgr.Internal(op, fmt.Errorf("composed %d bytes, want %d", info.Size, size))
 	}
 	return blob.Info{Key: key, Size: info.Size, ModTime: info.LastModified}, nil
 }
