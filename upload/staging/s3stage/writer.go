@@ -357,12 +357,36 @@ func (w *writer) OpenWritten(ctx context.Context) (io.ReadCloser, error) {
 		extra, from = append(extra, c.data[from-c.start:]), c.end()
 	}
 	extra = append(extra, w.cur.data[from-w.cur.start:])
+	base := w.st.base()
+	rest, restErr := w.held(base, w.offset)
 	l, err := w.s.seal(w.ctx, w.id, w.st)
 	if err != nil {
 		return nil, err
 	}
 	w.st, w.uploadID, w.sealed = l, "", true
+	if restErr == nil && len(rest) > 0 && l.Object == base {
+		return w.openRest(ctx, l, rest)
+	}
 	return w.s.newReader(ctx, w.id, l, extra), nil
+}
+
+// openRest reads a sealed layout whose bytes past ID.bin, committed or
+// not, are rest (less than a part): it writes them as one object first,
+// the tail of their end offset, so that the reader's bytes are whole
+// objects (blob.ObjectReader) that a blob store in the same S3 can copy
+// instead of taking them again. That object is not in ID.state; DeleteData
+// removes it with the other tails, and a writer's later commit at its
+// offset rewrites it with the same bytes.
+func (w *writer) openRest(ctx context.Context, l layout, rest []byte) (io.ReadCloser, error) {
+	end := l.Object + int64(len(rest))
+	if err := w.s.putBytes(w.ctx, "s3stage.OpenWritten", w.s.tailKey(w.id, end), rest); err != nil {
+		return nil, err
+	}
+	segs := []segment{{w.s.tailKey(w.id, end), int64(len(rest))}}
+	if l.Object > 0 {
+		segs = append([]segment{{w.s.key(w.id, ".bin"), l.Object}}, segs...)
+	}
+	return &reader{s: w.s, ctx: ctx, segs: segs}, nil
 }
 
 // stopStreams gives up the stream of the part being filled and waits for
