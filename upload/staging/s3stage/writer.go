@@ -3,6 +3,7 @@ package s3stage
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -52,7 +53,7 @@ func (s *Store) NewWriter(ctx context.Context, id string, offset int64) (staging
 }
 
 func (s *Store) newWriter(ctx context.Context, id string, offset int64) (*writer, error) {
-	_, l, err := s.load(ctx, id)
+	l, err := s.writerLayout(ctx, id)
 	if err == nil && l.Sealing {
 		l, err = s.seal(ctx, id, l) // finish a seal a crash interrupted
 	}
@@ -73,6 +74,24 @@ func (s *Store) newWriter(ctx context.Context, id string, offset int64) (*writer
 		}
 	}
 	return w, nil
+}
+
+// writerLayout reads the layout a writer starts from. Only when there is
+// no ID.state (no commit yet, or the bytes were freed) does it read the
+// record as well, to tell an empty upload from a missing one: every PATCH
+// opens a writer right after a Get has read the record, so one small GET
+// fewer per PATCH. An ID.state without a record (a Delete that failed
+// half-way) lets a writer open; what it commits goes with SweepAbandoned.
+func (s *Store) writerLayout(ctx context.Context, id string) (layout, error) {
+	if !validID(id) {
+		return layout{}, notFound()
+	}
+	var l layout
+	err := s.getJSON(ctx, "s3stage.layout", s.key(id, ".state"), &l)
+	if errors.Is(err, errMissing) {
+		_, err = s.readRecord(ctx, id)
+	}
+	return l, err
 }
 
 func (w *writer) newChunk(start int64) *chunk {
