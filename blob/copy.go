@@ -1,6 +1,14 @@
 package blob
 
-import "context"
+import (
+	"context"
+	"errors"
+)
+
+// ErrNotCopyable is what a Copier's error wraps when it cannot copy the
+// sources at all (they are in another service): storing the bytes is the
+// normal way then, not a failure worth a log line.
+var ErrNotCopyable = errors.New("blob: the sources are not in this store's service")
 
 // Object names an object of an S3-compatible service exactly: the bytes
 // of Key in Bucket at Endpoint (host:port) while its ETag is ETag, Size

@@ -429,7 +429,9 @@ func (s *Service) putBlob(ctx context.Context, key string, sp *spooled) error {
 		if err == nil {
 			return nil
 		}
-		s.deps.Logger.WarnContext(ctx, "copying the staged objects failed; storing the bytes", "key", key, "err", err)
+		if !errors.Is(err, blob.ErrNotCopyable) {
+			s.deps.Logger.WarnContext(ctx, "copying the staged objects failed; storing the bytes", "key", key, "err", err)
+		}
 	}
 	if a, ok := s.deps.Blobs.(blob.Adopter); ok && sp.file != nil && sp.owned {
 		if _, err := a.Adopt(ctx, key, sp.file.Name()); err == nil {

@@ -116,7 +116,7 @@ func (s *Store) Copy(ctx context.Context, key string, srcs []blob.Object) (blob.
 	var size int64
 	for i, o := range srcs {
 		if o.Endpoint != s.cfg.Endpoint || o.ETag == "" {
-			return blob.Info{}, imgmgr.Internal(op, fmt.Errorf("source %s/%s is not an object of %s with a known ETag", o.Bucket, o.Key, s.cfg.Endpoint))
+			return blob.Info{}, imgmgr.Internal(op, fmt.Errorf("source %s/%s at %s with ETag %q: %w", o.Bucket, o.Key, o.Endpoint, o.ETag, blob.ErrNotCopyable))
 		}
 		opts[i] = minio.CopySrcOptions{Bucket: o.Bucket, Object: o.Key, MatchETag: o.ETag}
 		size += o.Size

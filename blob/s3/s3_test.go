@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -129,8 +130,12 @@ func TestCopy(t *testing.T) {
 	other := slices.Clone(srcs)
 	other[0].Endpoint = "elsewhere:9000"
 	for name, srcs := range map[string][]blob.Object{"changed": changed, "elsewhere": other} {
-		if _, err := s.Copy(ctx, "orig/"+name, srcs); err == nil {
+		_, err := s.Copy(ctx, "orig/"+name, srcs)
+		if err == nil {
 			t.Errorf("%s: copied", name)
+		}
+		if errors.Is(err, blob.ErrNotCopyable) != (name == "elsewhere") {
+			t.Errorf("%s: %v; ErrNotCopyable only for a source elsewhere", name, err)
 		}
 		if _, err := s.Stat(ctx, "orig/"+name); !imgmgr.IsNotFound(err) {
 			t.Errorf("%s: a blob was left (%v)", name, err)
