@@ -184,7 +184,26 @@ func (s *Service) IngestReader(ctx context.Context, req Request, r io.Reader) (*
 		return nil, s.reject(ctx, req, err)
 	}
 	defer sp.Close()
+	sp.objects = spooledObjects(r, sp.size)
 	return s.ingest(ctx, req, sp)
+}
+
+// spooledObjects returns the S3 objects that r, read to its end into a
+// spool of size bytes, says it consisted of, or nil when it cannot say.
+func spooledObjects(r io.Reader, size int64) []blob.Object {
+	or, ok := r.(blob.ObjectReader)
+	if !ok {
+		return nil
+	}
+	objs, ok := or.Objects()
+	var n int64
+	for _, o := range objs {
+		n += o.Size
+	}
+	if !ok || n != size {
+		return nil
+	}
+	return objs
 }
 
 // IngestFile ingests a complete staged file (tus); it does not remove f.
@@ -398,9 +417,22 @@ func (s *Service) store(ctx context.Context, req Request, sp *spooled, hdr imgmg
 	return im, nil
 }
 
-// putBlob stores the spooled bytes: a spool file of our own is handed
-// over whole when the store can adopt files, else copied.
+// putBlob stores the spooled bytes: by a server-side copy when they are
+// objects the blob store can copy (S3 staging and S3 blobs in one
+// service: the bytes are not sent again; the copy is refused unless the
+// objects still have the ETags they had when read, so the blob is exactly
+// the bytes hashed), else a spool file of our own is handed over whole
+// when the store can adopt files, else copied.
 func (s *Service) putBlob(ctx context.Context, key string, sp *spooled) error {
+	if c, ok := s.deps.Blobs.(blob.Copier); ok && sp.objects != nil {
+		_, err := c.Copy(ctx, key, sp.objects)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, blob.ErrNotCopyable) {
+			s.deps.Logger.WarnContext(ctx, "copying the staged objects failed; storing the bytes", "key", key, "err", err)
+		}
+	}
 	if a, ok := s.deps.Blobs.(blob.Adopter); ok && sp.file != nil && sp.owned {
 		if _, err := a.Adopt(ctx, key, sp.file.Name()); err == nil {
 			sp.owned = false // the store has it now

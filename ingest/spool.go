@@ -10,6 +10,7 @@ import (
 	"os"
 
 	"github.com/imgmgr/imgmgr"
+	"github.com/imgmgr/imgmgr/blob"
 )
 
 // spooled is an upload's bytes, kept in memory when small, else in a temp
@@ -21,6 +22,9 @@ type spooled struct {
 	size   int64
 	sha256 string
 	head   []byte // first SniffLen bytes
+	// objects are S3 objects whose concatenation is exactly these bytes
+	// (the reader spooled was a blob.ObjectReader), or nil.
+	objects []blob.Object
 }
 
 // Close releases the spool: removes a temp file it created.

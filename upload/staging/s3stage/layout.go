@@ -89,12 +89,12 @@ func (s *Store) getSmall(ctx context.Context, op, key string) ([]byte, error) {
 }
 
 // putBytes writes a whole object in one PUT: it is visible whole or not at
-// all, and durable when the call returns.
+// all, and durable when the call returns. S3 checks its CRC32C (checksum.go).
 func (s *Store) putBytes(ctx context.Context, op, key string, b []byte) error {
 	ctx, cancel := s.reqCtx(ctx)
 	defer cancel()
 	_, err := s.c.PutObject(ctx, s.cfg.Bucket, key, bytes.NewReader(b), int64(len(b)), "", "",
-		minio.PutObjectOptions{ContentType: "application/octet-stream"})
+		putOpts(b, "application/octet-stream"))
 	return s.mapErr(op, err)
 }
 

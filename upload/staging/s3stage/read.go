@@ -5,10 +5,13 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strconv"
+	"strings"
 
 	"github.com/minio/minio-go/v7"
 
 	"github.com/imgmgr/imgmgr"
+	"github.com/imgmgr/imgmgr/blob"
 )
 
 // seal returns id's layout with no open parts: when parts are committed it
@@ -78,14 +81,27 @@ func (s *Store) newReader(ctx context.Context, id string, l layout, extra [][]by
 
 // reader reads its segments one GET at a time, without buffering more than
 // a read's worth. Its errors are *imgmgr.Error (KindUnavailable when S3
-// fails mid-stream, so that ingest reports a retryable error).
+// fails mid-stream, so that ingest reports a retryable error). It is a
+// blob.ObjectReader: objs are the objects it read, whole, with the ETags
+// S3 gave (a blob store in the same S3 can copy them instead of taking the
+// bytes again); partial says some bytes came from elsewhere.
 type reader struct {
-	s     *Store
-	ctx   context.Context
-	segs  []segment
-	extra [][]byte
-	cur   io.ReadCloser
-	left  int64 // bytes the current segment still owes
+	s       *Store
+	ctx     context.Context
+	segs    []segment
+	extra   [][]byte
+	cur     io.ReadCloser
+	left    int64 // bytes the current segment still owes
+	objs    []blob.Object
+	partial bool
+	eof     bool
+}
+
+var _ blob.ObjectReader = (*reader)(nil)
+
+// Objects implements blob.ObjectReader.
+func (r *reader) Objects() ([]blob.Object, bool) {
+	return r.objs, r.eof && !r.partial && len(r.objs) > 0
 }
 
 func (r *reader) Read(p []byte) (int, error) {
@@ -125,18 +141,32 @@ func (r *reader) next() error {
 		if err := opts.SetRange(0, sg.n-1); err != nil {
 			return imgmgr.Internal("s3stage.read", err)
 		}
-		rc, _, _, err := r.s.c.GetObject(r.ctx, r.s.cfg.Bucket, sg.key, opts)
+		rc, info, hdr, err := r.s.c.GetObject(r.ctx, r.s.cfg.Bucket, sg.key, opts)
 		if err != nil {
 			return r.s.mapErr("s3stage.read", fmt.Errorf("%s: %w", sg.key, err))
 		}
 		r.cur, r.left = rc, sg.n
+		r.addObject(sg, info.ETag, hdr.Get("Content-Range"))
 	case len(r.extra) > 0:
 		r.cur, r.left = io.NopCloser(bytes.NewReader(r.extra[0])), int64(len(r.extra[0]))
 		r.extra = r.extra[1:]
+		r.partial = true
 	default:
+		r.eof = true
 		return io.EOF
 	}
 	return nil
+}
+
+// addObject records segment sg as read from its object, when it is the
+// whole object: the total of Content-Range ("bytes 0-N/TOTAL") is sg.n.
+func (r *reader) addObject(sg segment, etag, contentRange string) {
+	_, total, _ := strings.Cut(contentRange, "/")
+	if n, err := strconv.ParseInt(total, 10, 64); err != nil || n != sg.n || etag == "" {
+		r.partial = true
+		return
+	}
+	r.objs = append(r.objs, blob.Object{Endpoint: r.s.cfg.Endpoint, Bucket: r.s.cfg.Bucket, Key: sg.key, ETag: etag, Size: sg.n})
 }
 
 func (r *reader) Close() error {

@@ -36,6 +36,8 @@
 // server-side copies of it (UploadPartCopy); Concat likewise copies each
 // part's object and reads only pieces shorter than 5 MiB through memory.
 //
+// Bodies are sent unsigned with a CRC32C that S3 verifies (checksum.go).
+//
 // An unreachable or failing S3 gives *imgmgr.Error of KindUnavailable with
 // a RetryAfter; a missing upload KindNotFound; an offset mismatch or an
 // existing id KindConflict.
@@ -156,6 +158,7 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	c, err := minio.New(cfg.Endpoint, &minio.Options{
 		Creds:  credentials.NewStaticV4(cfg.AccessKey, cfg.SecretKey, ""),
 		Secure: cfg.UseTLS, Region: cfg.Region, MaxRetries: cfg.MaxRetries,
+		TrailingHeaders: true, // CRC32C trailers of streamed parts (checksum.go)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("s3stage: %w", err)

@@ -31,7 +31,7 @@ func (s *Store) Create(ctx context.Context, u staging.Upload) error {
 	if err != nil {
 		return imgmgr.Internal(op, err)
 	}
-	opts := minio.PutObjectOptions{ContentType: "application/json"}
+	opts := putOpts(b, "application/json")
 	opts.SetMatchETagExcept("*")
 	rctx, cancel := s.reqCtx(ctx)
 	defer cancel()
@@ -50,7 +50,7 @@ func (s *Store) Get(ctx context.Context, id string) (staging.Upload, error) {
 }
 
 // load reads the record and the layout of id at once (two GETs in
-// parallel: each PATCH costs a Get and a NewWriter).
+// parallel: each PATCH costs a Get, and a NewWriter reads the layout).
 func (s *Store) load(ctx context.Context, id string) (staging.Upload, layout, error) {
 	if !validID(id) {
 		return staging.Upload{}, layout{}, notFound()

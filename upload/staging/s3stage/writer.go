@@ -3,6 +3,7 @@ package s3stage
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -52,7 +53,7 @@ func (s *Store) NewWriter(ctx context.Context, id string, offset int64) (staging
 }
 
 func (s *Store) newWriter(ctx context.Context, id string, offset int64) (*writer, error) {
-	_, l, err := s.load(ctx, id)
+	l, err := s.writerLayout(ctx, id)
 	if err == nil && l.Sealing {
 		l, err = s.seal(ctx, id, l) // finish a seal a crash interrupted
 	}
@@ -73,6 +74,24 @@ func (s *Store) newWriter(ctx context.Context, id string, offset int64) (*writer
 		}
 	}
 	return w, nil
+}
+
+// writerLayout reads the layout a writer starts from. Only when there is
+// no ID.state (no commit yet, or the bytes were freed) does it read the
+// record as well, to tell an empty upload from a missing one: every PATCH
+// opens a writer right after a Get has read the record, so one small GET
+// fewer per PATCH. An ID.state without a record (a Delete that failed
+// half-way) lets a writer open; what it commits goes with SweepAbandoned.
+func (s *Store) writerLayout(ctx context.Context, id string) (layout, error) {
+	if !validID(id) {
+		return layout{}, notFound()
+	}
+	var l layout
+	err := s.getJSON(ctx, "s3stage.layout", s.key(id, ".state"), &l)
+	if errors.Is(err, errMissing) {
+		_, err = s.readRecord(ctx, id)
+	}
+	return l, err
 }
 
 func (w *writer) newChunk(start int64) *chunk {
@@ -131,7 +150,8 @@ func (w *writer) maybeStream() error {
 	}
 	c.filled = len(c.data)
 	w.sem <- struct{}{}
-	go w.upload(c, w.uploadID, newStreamReader(c), true)
+	r := newCRCReader(newStreamReader(c))
+	go w.upload(c, w.uploadID, r, streamPartOpts(r), true)
 	return nil
 }
 
@@ -161,7 +181,7 @@ func (w *writer) flush() error {
 			return err
 		}
 		w.sem <- struct{}{}
-		go w.upload(c, w.uploadID, bytes.NewReader(c.data), false)
+		go w.upload(c, w.uploadID, bytes.NewReader(c.data), partOpts(c.data), false)
 	}
 	w.sent = append(w.sent, c)
 	w.freeSent()
@@ -171,16 +191,17 @@ func (w *writer) flush() error {
 
 func (w *writer) nextPart() int { return len(w.st.Parts) + len(w.sent) + 1 }
 
-// upload sends one part. A streaming part waits on the writer's bytes, so
-// it is not bounded by RequestTimeout; Close and OpenWritten abort it.
-func (w *writer) upload(c *chunk, uploadID string, body io.Reader, streaming bool) {
+// upload sends one part; opts carry its CRC32C (checksum.go). A streaming
+// part waits on the writer's bytes, so it is not bounded by RequestTimeout;
+// Close and OpenWritten abort it.
+func (w *writer) upload(c *chunk, uploadID string, body io.Reader, opts minio.PutObjectPartOptions, streaming bool) {
 	defer func() { <-w.sem; close(c.done) }()
 	ctx, cancel := w.ctx, context.CancelFunc(func() {})
 	if !streaming {
 		ctx, cancel = w.s.reqCtx(w.ctx)
 	}
 	defer cancel()
-	p, err := w.s.c.PutObjectPart(ctx, w.s.cfg.Bucket, w.s.key(w.id, ".bin"), uploadID, c.num, body, c.size, minio.PutObjectPartOptions{})
+	p, err := w.s.c.PutObjectPart(ctx, w.s.cfg.Bucket, w.s.key(w.id, ".bin"), uploadID, c.num, body, c.size, opts)
 	c.etag, c.err = p.ETag, w.s.mapErr("s3stage.part", err)
 }
 
@@ -194,7 +215,7 @@ func (w *writer) settle(c *chunk) error {
 	ctx, cancel := w.s.reqCtx(w.ctx)
 	defer cancel()
 	p, err := w.s.c.PutObjectPart(ctx, w.s.cfg.Bucket, w.s.key(w.id, ".bin"), w.uploadID, c.num,
-		bytes.NewReader(c.data), c.size, minio.PutObjectPartOptions{})
+		bytes.NewReader(c.data), c.size, partOpts(c.data))
 	c.etag, c.err = p.ETag, w.s.mapErr("s3stage.part", err)
 	return c.err
 }
@@ -355,12 +376,36 @@ func (w *writer) OpenWritten(ctx context.Context) (io.ReadCloser, error) {
 		extra, from = append(extra, c.data[from-c.start:]), c.end()
 	}
 	extra = append(extra, w.cur.data[from-w.cur.start:])
+	base := w.st.base()
+	rest, restErr := w.held(base, w.offset)
 	l, err := w.s.seal(w.ctx, w.id, w.st)
 	if err != nil {
 		return nil, err
 	}
 	w.st, w.uploadID, w.sealed = l, "", true
+	if restErr == nil && len(rest) > 0 && l.Object == base {
+		return w.openRest(ctx, l, rest)
+	}
 	return w.s.newReader(ctx, w.id, l, extra), nil
+}
+
+// openRest reads a sealed layout whose bytes past ID.bin, committed or
+// not, are rest (less than a part): it writes them as one object first,
+// the tail of their end offset, so that the reader's bytes are whole
+// objects (blob.ObjectReader) that a blob store in the same S3 can copy
+// instead of taking them again. That object is not in ID.state; DeleteData
+// removes it with the other tails, and a writer's later commit at its
+// offset rewrites it with the same bytes.
+func (w *writer) openRest(ctx context.Context, l layout, rest []byte) (io.ReadCloser, error) {
+	end := l.Object + int64(len(rest))
+	if err := w.s.putBytes(w.ctx, "s3stage.OpenWritten", w.s.tailKey(w.id, end), rest); err != nil {
+		return nil, err
+	}
+	segs := []segment{{w.s.tailKey(w.id, end), int64(len(rest))}}
+	if l.Object > 0 {
+		segs = append([]segment{{w.s.key(w.id, ".bin"), l.Object}}, segs...)
+	}
+	return &reader{s: w.s, ctx: ctx, segs: segs}, nil
 }
 
 // stopStreams gives up the stream of the part being filled and waits for
