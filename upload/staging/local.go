@@ -60,26 +60,13 @@ func NewLocal(cfg LocalConfig) (*Local, error) {
 	return &Local{dir: cfg.Dir}, nil
 }
 
-// validID keeps ids to a safe alphabet so they can name files.
-func validID(id string) bool {
-	if len(id) == 0 || len(id) > 64 {
-		return false
-	}
-	for _, c := range id {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
-			return false
-		}
-	}
-	return true
-}
-
 func (s *Local) path(id, ext string) string { return filepath.Join(s.dir, id+ext) }
 
 func notFound() error { return imgmgr.ErrNotFound("upload") }
 
 // Create implements Store.
 func (s *Local) Create(ctx context.Context, u Upload) error {
-	if !validID(u.ID) {
+	if !ValidID(u.ID) {
 		return imgmgr.Errorf(imgmgr.KindInvalid, "invalid_upload_id", "invalid upload id")
 	}
 	s.mu.Lock()
@@ -135,7 +122,7 @@ func (s *Local) Update(ctx context.Context, id string, fn func(*Upload) error) (
 }
 
 func (s *Local) readRecord(id string) (Upload, error) {
-	if !validID(id) {
+	if !ValidID(id) {
 		return Upload{}, notFound()
 	}
 	b, err := os.ReadFile(s.path(id, ".json"))
@@ -380,7 +367,7 @@ func (s *Local) Open(ctx context.Context, id string) (io.ReadCloser, error) {
 // File implements LocalFiler. The file holds the committed bytes and,
 // while a writer of the upload is open, the bytes it wrote since.
 func (s *Local) File(ctx context.Context, id string) (*os.File, error) {
-	if !validID(id) {
+	if !ValidID(id) {
 		return nil, notFound()
 	}
 	f, err := os.Open(s.path(id, ".bin"))
@@ -395,7 +382,7 @@ func (s *Local) File(ctx context.Context, id string) (*os.File, error) {
 
 // DeleteData implements Store.
 func (s *Local) DeleteData(ctx context.Context, id string) error {
-	if !validID(id) {
+	if !ValidID(id) {
 		return notFound()
 	}
 	return removeAll(s.path(id, ".bin"), s.path(id, ".off"))
@@ -403,7 +390,7 @@ func (s *Local) DeleteData(ctx context.Context, id string) error {
 
 // Delete implements Store.
 func (s *Local) Delete(ctx context.Context, id string) error {
-	if !validID(id) {
+	if !ValidID(id) {
 		return nil
 	}
 	s.mu.Lock()
@@ -428,7 +415,7 @@ func (s *Local) List(ctx context.Context, fn func(Upload) error) error {
 	}
 	for _, e := range entries {
 		id, ok := strings.CutSuffix(e.Name(), ".json")
-		if !ok || !validID(id) {
+		if !ok || !ValidID(id) {
 			continue
 		}
 		u, err := s.Get(ctx, id)

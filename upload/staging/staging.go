@@ -135,3 +135,18 @@ type Expecter interface {
 type AbandonSweeper interface {
 	SweepAbandoned(ctx context.Context, now time.Time) (int, error)
 }
+
+// ValidID reports whether id is a staging id: 1 to 64 characters of
+// [A-Za-z0-9_-], so that it can name files and object keys as it is (no
+// '.', no '/': "ID." prefixes one upload's names only).
+func ValidID(id string) bool {
+	if len(id) == 0 || len(id) > 64 {
+		return false
+	}
+	for _, c := range id {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}

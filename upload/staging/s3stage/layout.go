@@ -119,7 +119,7 @@ func (s *Store) remove(ctx context.Context, op, key string) error {
 
 func (s *Store) readRecord(ctx context.Context, id string) (staging.Upload, error) {
 	var u staging.Upload
-	if !validID(id) {
+	if !staging.ValidID(id) {
 		return u, notFound()
 	}
 	err := s.getJSON(ctx, "s3stage.record", s.key(id, ".info"), &u)

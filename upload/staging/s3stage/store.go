@@ -18,7 +18,7 @@ import (
 // (AWS, MinIO), two replicas creating the same id cannot both succeed.
 func (s *Store) Create(ctx context.Context, u staging.Upload) error {
 	const op = "s3stage.Create"
-	if !validID(u.ID) {
+	if !staging.ValidID(u.ID) {
 		return imgmgr.Errorf(imgmgr.KindInvalid, "invalid_upload_id", "invalid upload id")
 	}
 	exists := imgmgr.Errorf(imgmgr.KindConflict, "upload_exists", "upload %s exists", u.ID)
@@ -52,7 +52,7 @@ func (s *Store) Get(ctx context.Context, id string) (staging.Upload, error) {
 // load reads the record and the layout of id at once (two GETs in
 // parallel: each PATCH costs a Get, and a NewWriter reads the layout).
 func (s *Store) load(ctx context.Context, id string) (staging.Upload, layout, error) {
-	if !validID(id) {
+	if !staging.ValidID(id) {
 		return staging.Upload{}, layout{}, notFound()
 	}
 	var l layout
@@ -108,7 +108,7 @@ func (s *Store) Open(ctx context.Context, id string) (io.ReadCloser, error) {
 // leaves ID.state, which SweepAbandoned looks for, and a later DeleteData
 // or Delete finishes the job.
 func (s *Store) DeleteData(ctx context.Context, id string) error {
-	if !validID(id) {
+	if !staging.ValidID(id) {
 		return notFound()
 	}
 	l, err := s.readLayout(ctx, id)
@@ -143,7 +143,7 @@ func (s *Store) removeData(ctx context.Context, id string) error {
 // failure half-way leaves data that SweepAbandoned removes, never a record
 // without its committed bytes.
 func (s *Store) Delete(ctx context.Context, id string) error {
-	if !validID(id) {
+	if !staging.ValidID(id) {
 		return nil
 	}
 	if err := s.remove(ctx, "s3stage.Delete", s.key(id, ".info")); err != nil {
@@ -157,7 +157,7 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 func (s *Store) List(ctx context.Context, fn func(staging.Upload) error) error {
 	return s.eachObject(ctx, s.cfg.Prefix, func(o minio.ObjectInfo) error {
 		id, ok := strings.CutSuffix(strings.TrimPrefix(o.Key, s.cfg.Prefix), ".info")
-		if !ok || !validID(id) {
+		if !ok || !staging.ValidID(id) {
 			return nil
 		}
 		u, err := s.Get(ctx, id)

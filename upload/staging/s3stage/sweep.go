@@ -69,7 +69,7 @@ func (s *Store) stagedIDs(ctx context.Context) (map[string]staged, error) {
 	ids := map[string]staged{}
 	add := func(key string, t time.Time, object bool) {
 		id, _, _ := strings.Cut(strings.TrimPrefix(key, s.cfg.Prefix), ".")
-		if !validID(id) {
+		if !staging.ValidID(id) {
 			return
 		}
 		st := ids[id]

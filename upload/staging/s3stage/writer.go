@@ -83,7 +83,7 @@ func (s *Store) newWriter(ctx context.Context, id string, offset int64) (*writer
 // fewer per PATCH. An ID.state without a record (a Delete that failed
 // half-way) lets a writer open; what it commits goes with SweepAbandoned.
 func (s *Store) writerLayout(ctx context.Context, id string) (layout, error) {
-	if !validID(id) {
+	if !staging.ValidID(id) {
 		return layout{}, notFound()
 	}
 	var l layout
