@@ -103,23 +103,10 @@ func (db *DB) ClaimCDNTasks(ctx context.Context, provider string, limit int, lea
 }
 
 func (db *DB) claimableCDN(ctx context.Context, tx *sql.Tx, provider string, t time.Time, limit int) ([]any, error) {
-	rows, err := db.query(ctx, tx, `SELECT id FROM cdn_tasks WHERE provider = ? AND (
+	return db.queryIDs(ctx, tx, `SELECT id FROM cdn_tasks WHERE provider = ? AND (
 		(state IN ('queued', 'in_progress') AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until <= ?))
 		OR (state = 'submitted' AND lease_until <= ?))
 		ORDER BY next_attempt_at, id LIMIT ? `+db.d.LockSkip, provider, db.tv(t), db.tv(t), db.tv(t), limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var ids []any
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
 }
 
 // SaveCDNTasks records outcomes of claimed tasks whose claim still holds.

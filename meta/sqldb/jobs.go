@@ -122,20 +122,7 @@ func (db *DB) claimable(ctx context.Context, tx *sql.Tx, t time.Time, kinds []st
 	}
 	q += ` ORDER BY run_at, id LIMIT ? ` + db.d.LockSkip
 	args = append(args, limit)
-	rows, err := db.query(ctx, tx, q, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var ids []any
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
+	return db.queryIDs(ctx, tx, q, args...)
 }
 
 // CompleteJob marks the job done; NotFound when missing.

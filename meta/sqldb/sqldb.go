@@ -282,6 +282,18 @@ func (s nullTimeScan) Scan(src any) error {
 // scanner is what *sql.Row and *sql.Rows share.
 type scanner interface{ Scan(dest ...any) error }
 
+// queryIDs runs a query of one id column and returns the ids (as args for
+// a following IN (...)).
+func (db *DB) queryIDs(ctx context.Context, q querier, query string, args ...any) ([]any, error) {
+	ids, err := queryAll(ctx, db, q, func(sc scanner) (*any, error) {
+		var id string
+		err := sc.Scan(&id)
+		var v any = id
+		return &v, err
+	}, query, args...)
+	return ids, err
+}
+
 // queryAll runs query and scans every row with scan.
 func queryAll[T any](ctx context.Context, db *DB, q querier, scan func(scanner) (*T, error), query string, args ...any) ([]T, error) {
 	rows, err := db.query(ctx, q, query, args...)
