@@ -26,6 +26,7 @@ type pool struct {
 	slots    chan struct{}
 	timeout  time.Duration
 	m        *metrics
+	running  sync.WaitGroup // renders started, finished or not; see wait
 }
 
 type flight struct {
@@ -59,7 +60,11 @@ func (p *pool) do(ctx context.Context, key, format string, retryAfter time.Durat
 		p.flights[key] = f
 		p.waiting++
 		p.m.queue.Set(float64(p.waiting))
-		go p.run(key, format, f, fn, time.Now())
+		p.running.Add(1)
+		go func(queued time.Time) {
+			defer p.running.Done()
+			p.run(key, format, f, fn, queued)
+		}(time.Now())
 	}
 	f.waiters++
 	p.mu.Unlock()
@@ -99,3 +104,8 @@ func (p *pool) run(key, format string, f *flight, fn func(context.Context) (*ren
 	p.mu.Unlock()
 	close(f.done)
 }
+
+// wait blocks until every render started has finished (each is bounded by
+// the render timeout): a render whose clients left still stores its
+// result, which must not land after the stores are closed.
+func (p *pool) wait() { p.running.Wait() }

@@ -123,6 +123,7 @@ func (s *Service) SignImage(im *imgmgr.Image, options, ext string, expiresIn tim
 // Renders in flight finish on their own.
 func (s *Service) Close() error {
 	close(s.stop)
+	s.pool.wait()
 	s.wg.Wait()
 	return nil
 }

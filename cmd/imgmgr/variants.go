@@ -44,7 +44,9 @@ func (a *app) openDelivery(gate func(*http.Request) error, flights delivery.Flig
 		return nil, fmt.Errorf("delivery: %w", err)
 	}
 	runner.Start()
-	a.closers = append(a.closers, runner.Close, svc.Close)
+	// Closed in reverse: the job runner stops first (no new eager render),
+	// then the service waits for the renders in flight.
+	a.closers = append(a.closers, svc.Close, runner.Close)
 	a.log.Info("delivery: variants ready at /img/", "presets", len(d.Presets), "eager", d.EagerPresets)
 	return svc, nil
 }
