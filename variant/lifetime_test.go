@@ -13,20 +13,7 @@ import (
 // renderWith renders file with a context and returns the error.
 func renderWith(t *testing.T, ctx context.Context, file, opts, format string) error {
 	t.Helper()
-	path := testenv.Image(t, file)
-	hdr, err := vips.ProbeFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	o, err := ParseString(opts, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	src, err := vips.SourceFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = renderConfig(t).Render(ctx, Request{Source: src, Header: hdr, Options: o, Format: format})
+	_, err := renderCtx(t, ctx, file, opts, format)
 	return err
 }
 

@@ -32,6 +32,17 @@ func renderConfig(t testing.TB) *RenderConfig {
 // renderFile renders a test image with options and format.
 func renderFile(t testing.TB, file, opts, format string) *Result {
 	t.Helper()
+	res, err := renderCtx(t, context.Background(), file, opts, format)
+	if err != nil {
+		t.Fatalf("render %s %q as %s: %v", file, opts, format, err)
+	}
+	return res
+}
+
+// renderCtx renders a test image under ctx and returns the result or the
+// render's error (setup failures fail t).
+func renderCtx(t testing.TB, ctx context.Context, file, opts, format string) (*Result, error) {
+	t.Helper()
 	path := testenv.Image(t, file)
 	hdr, err := vips.ProbeFile(path)
 	if err != nil {
@@ -45,11 +56,7 @@ func renderFile(t testing.TB, file, opts, format string) *Result {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := renderConfig(t).Render(context.Background(), Request{Source: src, Header: hdr, Options: o, Format: format})
-	if err != nil {
-		t.Fatalf("render %s %q as %s: %v", file, opts, format, err)
-	}
-	return res
+	return renderConfig(t).Render(ctx, Request{Source: src, Header: hdr, Options: o, Format: format})
 }
 
 // decoded is an encoded image decoded back to 8-bit pixels (first frame).

@@ -12,7 +12,6 @@ import (
 	"testing"
 
 	"github.com/minio/minio-go/v7"
-	"github.com/minio/minio-go/v7/pkg/credentials"
 
 	"github.com/imgmgr/imgmgr"
 	"github.com/imgmgr/imgmgr/blob"
@@ -21,19 +20,8 @@ import (
 )
 
 func TestConformance(t *testing.T) {
-	srv := testenv.S3Server(t)
+	c, srv := testenv.S3Client(t)
 	ctx := context.Background()
-	c, err := minio.New(srv.Endpoint, &minio.Options{Creds: credentials.NewStaticV4(srv.AccessKey, srv.SecretKey, "")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if ok, err := c.BucketExists(ctx, srv.Bucket); err != nil {
-		t.Fatal(err)
-	} else if !ok {
-		if err := c.MakeBucket(ctx, srv.Bucket, minio.MakeBucketOptions{}); err != nil {
-			t.Fatal(err)
-		}
-	}
 	b := make([]byte, 6)
 	rand.Read(b)
 	prefix := "run-" + hex.EncodeToString(b) + "/"

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/minio/minio-go/v7"
-	"github.com/minio/minio-go/v7/pkg/credentials"
 
 	"github.com/imgmgr/imgmgr"
 	"github.com/imgmgr/imgmgr/internal/testenv"
@@ -34,18 +33,7 @@ type bucket struct {
 
 func newBucket(t *testing.T) *bucket {
 	t.Helper()
-	srv := testenv.S3Server(t)
-	c, err := minio.New(srv.Endpoint, &minio.Options{Creds: credentials.NewStaticV4(srv.AccessKey, srv.SecretKey, "")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if ok, err := c.BucketExists(ctx, srv.Bucket); err != nil {
-		t.Fatal(err)
-	} else if !ok {
-		if err := c.MakeBucket(ctx, srv.Bucket, minio.MakeBucketOptions{}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	c, srv := testenv.S3Client(t)
 	b := make([]byte, 6)
 	crand.Read(b)
 	bk := &bucket{srv: srv, raw: minio.Core{Client: c}, prefix: "s3stage-test-" + hex.EncodeToString(b) + "/"}
